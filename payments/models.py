@@ -1,0 +1,1 @@
+# Top-ups, saved payment methods and Stripe events arrive with the payments capability.

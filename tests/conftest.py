@@ -1,0 +1,98 @@
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from wallets.models import Membership
+
+# Playwright's sync API keeps an event loop running in the test thread; the ORM
+# calls our tests make between page actions are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _require_postgresql(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit("The test suite runs on PostgreSQL: set DATABASE_URL or use scripts/test.sh", returncode=2)
+
+
+@pytest.fixture
+def workspace(db):
+    return WorkspaceFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def owner(workspace):
+    """Admin of `workspace`, with the billing permission."""
+    user = UserFactory(username="owner")
+    MembershipFactory(user=user, workspace=workspace, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def teammate(workspace):
+    """Staff member of `workspace`, without the billing permission."""
+    user = UserFactory(username="teammate")
+    MembershipFactory(user=user, workspace=workspace, role=Membership.Role.STAFF)
+    return user
+
+
+@pytest.fixture
+def other_workspace(db):
+    return WorkspaceFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    """Admin of another workspace: must never see `workspace`."""
+    user = UserFactory(username="outsider")
+    MembershipFactory(user=user, workspace=other_workspace, role=Membership.Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def owner_client(client, owner):
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright; never downloads a browser."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (scripts/test.sh installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server, request):
+    """A fresh browser context; saves a screenshot of the last page as a test artifact."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    browser_page = context.new_page()
+    yield browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        browser_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()

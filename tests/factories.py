@@ -1,0 +1,91 @@
+"""All factory-boy factories, in one place."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from usage.models import Channel, PhoneNumber
+from wallets.models import Membership, Wallet, Workspace
+from wallets.services import ledger_post, wallets_ensure
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    """A workspace with its two wallets (as every real workspace has)."""
+
+    class Meta:
+        model = Workspace
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    slug = factory.Sequence(lambda n: f"ws-{n}")
+    timezone = "UTC"
+
+    @factory.post_generation
+    def wallets(obj, create, extracted, **kwargs):
+        if create:
+            wallets_ensure(workspace=obj)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    workspace = factory.SubFactory(WorkspaceFactory)
+    role = Membership.Role.ADMIN
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Channel
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    kind = Channel.Kind.SMS
+    display_name = factory.Sequence(lambda n: f"Channel {n}")
+
+
+class PhoneNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PhoneNumber
+
+    channel = factory.SubFactory(ChannelFactory)
+    number = factory.Sequence(lambda n: f"+1415555{n:04d}")
+    country = "US"
+    monthly_fee = Decimal("1.150000")
+    purchased_at = factory.LazyFunction(lambda: datetime(2026, 7, 15, 12, 0, tzinfo=UTC))
+
+
+def wallet_of(workspace: Workspace, kind: str) -> Wallet:
+    return Wallet.objects.get(workspace=workspace, kind=kind)
+
+
+def fund(wallet: Wallet, amount: str, *, key: str | None = None, kind: str = "adjustment") -> Decimal:
+    """Post an amount to a wallet through the one posting service; returns the new balance."""
+    posting = ledger_post(
+        wallet_id=wallet.id,
+        kind=kind,
+        amount=Decimal(amount),
+        idempotency_key=key or f"test-fund:{wallet.id}:{amount}:{factory.random.randgen.random()}",
+        memo="test funding",
+    )
+    return posting.balance_after

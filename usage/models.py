@@ -1,0 +1,207 @@
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from wallets.models import Wallet, WalletTransaction, Workspace
+from wallets.money import ZERO, money_field_kwargs
+
+E164_VALIDATOR = RegexValidator(r"^\+[1-9]\d{6,14}$", "Enter a phone number in E.164 form, e.g. +14155550123.")
+
+
+class Channel(models.Model):
+    class Kind(models.TextChoices):
+        WHATSAPP_CLOUD = "whatsapp_cloud", "WhatsApp Cloud API"
+        WHATSAPP_TWILIO = "whatsapp_twilio", "WhatsApp (Twilio)"
+        WHATSAPP_360DIALOG = "whatsapp_360dialog", "WhatsApp (360dialog)"
+        SMS = "sms", "SMS"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="channels")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    display_name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["workspace_id", "kind", "display_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["whatsapp_cloud", "whatsapp_twilio", "whatsapp_360dialog", "sms"]),
+                name="channel_kind_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.get_kind_display()})"
+
+    @property
+    def wallet_kind(self) -> str:
+        """Which of the workspace's two wallets pays for this channel."""
+        return Wallet.Kind.SMS if self.kind == self.Kind.SMS else Wallet.Kind.WHATSAPP
+
+
+class PhoneNumber(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        RELEASE_SCHEDULED = "release_scheduled", "Release scheduled"
+        RELEASED = "released", "Released"
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="numbers")
+    number = models.CharField(max_length=16, validators=[E164_VALIDATOR])
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    monthly_fee = models.DecimalField(validators=[MinValueValidator(ZERO)], **money_field_kwargs())
+    purchased_at = models.DateTimeField()
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.ACTIVE)
+    release_scheduled_for = models.DateField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            # A number can be bought again once released, but is held by one channel at a time.
+            models.UniqueConstraint(
+                fields=["number"], condition=~Q(status="released"), name="phonenumber_unique_while_held"
+            ),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="phonenumber_fee_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "release_scheduled", "released"]), name="phonenumber_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class UsageRecord(models.Model):
+    """One reported message, priced and charged. Written by the ingest service only."""
+
+    class MessageType(models.TextChoices):
+        SMS = "sms", "SMS"
+        MMS = "mms", "MMS"
+        WHATSAPP = "whatsapp", "WhatsApp conversation"
+
+    class Category(models.TextChoices):
+        NONE = "", "—"
+        MARKETING = "marketing", "Marketing"
+        UTILITY = "utility", "Utility"
+        AUTHENTICATION = "authentication", "Authentication"
+        SERVICE = "service", "Service"
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Status(models.TextChoices):
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="usage_records")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="usage_records")
+    phone_number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_records"
+    )
+    message_id = models.CharField(max_length=128, help_text="The platform's message id")
+    message_type = models.CharField(max_length=16, choices=MessageType.choices)
+    category = models.CharField(max_length=16, choices=Category.choices, blank=True, default="")
+    direction = models.CharField(max_length=16, choices=Direction.choices)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    country = models.CharField(max_length=2)
+    segments = models.PositiveIntegerField(default=1)
+    unit_price = models.DecimalField(**money_field_kwargs())
+    cost = models.DecimalField(**money_field_kwargs())
+    carrier_fee = models.DecimalField(default=ZERO, **money_field_kwargs())
+    total = models.DecimalField(**money_field_kwargs())
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    posting = models.ForeignKey(
+        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_records"
+    )
+    carrier_posting = models.ForeignKey(
+        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="carrier_usage_records"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "message_id"], name="usage_unique_message_per_workspace"),
+            models.CheckConstraint(condition=Q(cost__gte=0) & Q(carrier_fee__gte=0), name="usage_nonnegative"),
+        ]
+        indexes = [
+            models.Index(fields=["wallet", "occurred_at"], name="usage_wallet_time"),
+            models.Index(fields=["channel", "occurred_at"], name="usage_channel_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.message_id}"
+
+
+class DailyUsageRollup(models.Model):
+    """Usage summed per wallet, channel, local day and kind of message.
+
+    Kept in step with UsageRecord inside the ingest transaction, so that summaries
+    over a year read a few hundred rollup rows instead of millions of records.
+    `day` is the date in the workspace's time zone.
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField()
+    message_type = models.CharField(max_length=16, choices=UsageRecord.MessageType.choices)
+    category = models.CharField(max_length=16, choices=UsageRecord.Category.choices, blank=True, default="")
+    direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
+    status = models.CharField(max_length=16, choices=UsageRecord.Status.choices)
+    messages = models.PositiveIntegerField(default=0)
+    segments = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(default=ZERO, **money_field_kwargs())
+    carrier_fee = models.DecimalField(default=ZERO, **money_field_kwargs())
+    total = models.DecimalField(default=ZERO, **money_field_kwargs())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "channel", "day", "message_type", "category", "direction", "status"],
+                name="rollup_unique_bucket",
+            )
+        ]
+        indexes = [models.Index(fields=["wallet", "day"], name="rollup_wallet_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.message_type} {self.direction} {self.status}: {self.messages}"
+
+
+class NumberFeeCharge(models.Model):
+    """One billing period of one number: charged, unpaid, paid late or written off."""
+
+    class Status(models.TextChoices):
+        CHARGED = "charged", "Charged"
+        UNPAID = "unpaid", "Unpaid"
+        PAID_LATE = "paid_late", "Paid late"
+        WRITTEN_OFF = "written_off", "Written off"
+
+    phone_number = models.ForeignKey(PhoneNumber, on_delete=models.PROTECT, related_name="fee_charges")
+    period_start = models.DateField(help_text="The billing date (anniversary) in the workspace's time zone")
+    period_end = models.DateField(help_text="The day before the next billing date")
+    amount = models.DecimalField(**money_field_kwargs())
+    status = models.CharField(max_length=16, choices=Status.choices)
+    posting = models.ForeignKey(
+        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="number_fee_charges"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["phone_number_id", "period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["phone_number", "period_start"], name="numberfee_unique_period"),
+            models.CheckConstraint(
+                condition=Q(status__in=["charged", "unpaid", "paid_late", "written_off"]),
+                name="numberfee_status_valid",
+            ),
+            # Paid periods carry their ledger posting; unpaid ones never do.
+            models.CheckConstraint(
+                condition=(Q(status__in=["charged", "paid_late"]) & Q(posting__isnull=False))
+                | (Q(status__in=["unpaid", "written_off"]) & Q(posting__isnull=True)),
+                name="numberfee_posting_matches_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone_number} {self.period_start} {self.status}"

@@ -1,0 +1,21 @@
+from django.http import HttpRequest
+
+from wallets.models import Wallet
+from wallets.selectors import memberships_for_user, wallet_status, workspace_wallets
+
+
+def workspace_shell(request: HttpRequest) -> dict:
+    """What the app shell needs on every workspace page: switcher and wallet states."""
+    workspace = getattr(request, "workspace", None)
+    if workspace is None or not request.user.is_authenticated:
+        return {}
+    wallets = workspace_wallets(workspace=workspace)
+    statuses = {kind: wallet_status(kind=kind, balance=wallet.balance) for kind, wallet in wallets.items()}
+    return {
+        "workspace": workspace,
+        "membership": request.membership,
+        "memberships": memberships_for_user(user=request.user),
+        "shell_wallet_status": statuses,
+        "shell_whatsapp": statuses.get(Wallet.Kind.WHATSAPP),
+        "shell_sms": statuses.get(Wallet.Kind.SMS),
+    }

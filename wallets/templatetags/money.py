@@ -1,0 +1,15 @@
+from decimal import Decimal
+
+from django import template
+
+from wallets.money import format_usd
+
+register = template.Library()
+
+
+@register.filter
+def usd(amount: Decimal | None) -> str:
+    """US$1,234.50: pages show 2 places; CSV and API keep full precision."""
+    if amount is None:
+        return "—"
+    return format_usd(Decimal(amount))

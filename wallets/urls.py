@@ -1,0 +1,13 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from wallets import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("w/<slug:workspace_slug>/", views.workspace_home, name="workspace_home"),
+    path("w/<slug:workspace_slug>/channels/", views.channels, name="channels"),
+    path("w/<slug:workspace_slug>/settings/billing/", views.billing_overview, name="billing_overview"),
+]
