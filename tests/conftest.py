@@ -31,6 +31,16 @@ def _require_postgresql(django_db_setup, django_db_blocker):
             pytest.exit("The test suite runs on PostgreSQL: set DATABASE_URL or use scripts/test.sh", returncode=2)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_runs_tasks_inline():
+    """Tasks queued with .delay() run in the test process (and raise their errors).
+    Tests of real worker processes start their own worker and do not rely on this."""
+    from billing_portal.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Acme", slug="acme")

@@ -1,0 +1,4 @@
+"""The periodic tasks. django-celery-beat's DatabaseScheduler copies these into the
+database on start, where finance/ops can see and edit them in the admin."""
+
+BEAT_SCHEDULE: dict[str, dict] = {}
