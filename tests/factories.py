@@ -6,7 +6,7 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 
-from usage.models import Channel, PhoneNumber
+from usage.models import Channel, PhoneNumber, UsageRecord
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
 
@@ -89,3 +89,31 @@ def fund(wallet: Wallet, amount: str, *, key: str | None = None, kind: str = "ad
         memo="test funding",
     )
     return posting.balance_after
+
+
+class UsageRecordFactory(factory.django.DjangoModelFactory):
+    """A priced usage record. It writes no ledger row and no rollup: tests that need
+    consistent rollups call usage.rollups.rollups_rebuild afterwards."""
+
+    class Meta:
+        model = UsageRecord
+
+    channel = factory.SubFactory(ChannelFactory)
+    workspace = factory.SelfAttribute("channel.workspace")
+    wallet = factory.LazyAttribute(lambda o: Wallet.objects.get(workspace=o.workspace, kind=o.channel.wallet_kind))
+    message_id = factory.Sequence(lambda n: f"msg-{n}")
+    message_type = factory.LazyAttribute(
+        lambda o: (
+            UsageRecord.MessageType.SMS if o.channel.kind == Channel.Kind.SMS else UsageRecord.MessageType.WHATSAPP
+        )
+    )
+    category = factory.LazyAttribute(lambda o: "" if o.message_type != "whatsapp" else "marketing")
+    direction = UsageRecord.Direction.OUTBOUND
+    status = UsageRecord.Status.DELIVERED
+    country = "US"
+    segments = 1
+    unit_price = Decimal("0.007900")
+    cost = factory.LazyAttribute(lambda o: o.unit_price * o.segments)
+    carrier_fee = Decimal("0.003000")
+    total = factory.LazyAttribute(lambda o: o.cost + o.carrier_fee)
+    occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
