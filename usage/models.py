@@ -205,3 +205,96 @@ class NumberFeeCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone_number} {self.period_start} {self.status}"
+
+
+class PriceList(models.Model):
+    """A version of the prices, in force from `effective_from` until the next version.
+
+    A usage event is priced by the version in force at its `occurred_at`.
+    """
+
+    name = models.CharField(max_length=200)
+    effective_from = models.DateTimeField(unique=True)
+    bill_failed_messages = models.BooleanField(
+        default=True,
+        help_text="Carriers charge for a failed SMS segment that was submitted; when on, failed messages "
+        "are billed like delivered ones.",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (from {self.effective_from:%Y-%m-%d})"
+
+
+class Price(models.Model):
+    """Unit price per message (SMS: per segment) for one kind of message to one country.
+
+    `country` blank is the default for countries the list does not name.
+    `category` is set for WhatsApp conversations only.
+    """
+
+    class ChannelFamily(models.TextChoices):
+        SMS = "sms", "SMS/MMS"
+        WHATSAPP = "whatsapp", "WhatsApp"
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
+    channel_family = models.CharField(max_length=16, choices=ChannelFamily.choices)
+    message_type = models.CharField(max_length=16, choices=UsageRecord.MessageType.choices)
+    category = models.CharField(max_length=16, choices=UsageRecord.Category.choices, blank=True, default="")
+    direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
+    country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2; blank = default")
+    unit_price = models.DecimalField(validators=[MinValueValidator(ZERO)], **money_field_kwargs())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "channel_family", "message_type", "category", "direction", "country"],
+                name="price_unique_per_list",
+            ),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="price_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.category} {self.direction} {self.country or '*'}: {self.unit_price}"
+
+
+class CarrierFee(models.Model):
+    """Carrier surcharge per SMS segment / MMS message, by country and direction."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="carrier_fees")
+    message_type = models.CharField(max_length=16, choices=UsageRecord.MessageType.choices)
+    direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
+    country = models.CharField(max_length=2, blank=True, default="", help_text="blank = default")
+    amount = models.DecimalField(validators=[MinValueValidator(ZERO)], **money_field_kwargs())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["price_list", "message_type", "direction", "country"], name="carrierfee_unique_per_list"
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="carrierfee_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"carrier {self.message_type} {self.direction} {self.country or '*'}: {self.amount}"
+
+
+class NumberPrice(models.Model):
+    """Monthly fee of a phone number in a country."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="number_prices")
+    country = models.CharField(max_length=2, blank=True, default="", help_text="blank = default")
+    monthly_fee = models.DecimalField(validators=[MinValueValidator(ZERO)], **money_field_kwargs())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["price_list", "country"], name="numberprice_unique_per_list"),
+            models.CheckConstraint(condition=Q(monthly_fee__gte=0), name="numberprice_nonnegative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"number {self.country or '*'}: {self.monthly_fee}/month"
