@@ -72,3 +72,18 @@ def test_logout_requires_post_and_ends_the_session(owner_client, workspace):
     response = owner_client.post(reverse("logout"))
     assert response.status_code == 302
     assert owner_client.get(reverse("workspace_home", args=[workspace.slug])).status_code == 302
+
+
+def test_workspace_pages_show_times_in_the_workspace_time_zone(owner_client, workspace):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tests.factories import fund, wallet_of
+
+    workspace.timezone = "Asia/Hong_Kong"
+    workspace.save()
+    with time_machine.travel(datetime(2026, 11, 1, 20, 30, tzinfo=UTC), tick=False):
+        fund(wallet_of(workspace, "sms"), "5.00", key="tz")
+    response = owner_client.get(reverse("billing_overview", args=[workspace.slug]))
+    assert b"2026-11-02 04:30" in response.content

@@ -2,10 +2,12 @@
 
 from collections.abc import Callable
 from functools import wraps
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from wallets.selectors import membership_get
 
@@ -17,7 +19,7 @@ def workspace_view(*, billing: bool = False) -> Callable[[View], View]:
 
     A workspace the user does not belong to is a 404 (its existence is not
     revealed); a billing page for a member without the billing permission is a 403.
-    Sets request.workspace and request.membership.
+    Sets request.workspace and request.membership, and renders in the workspace's time zone.
     """
 
     def decorator(view: View) -> View:
@@ -29,7 +31,9 @@ def workspace_view(*, billing: bool = False) -> Callable[[View], View]:
                 raise PermissionDenied("Billing permission required.")
             request.membership = membership
             request.workspace = membership.workspace
-            return view(request, *args, **kwargs)
+            # Pages show dates in the workspace's time zone, not the server's.
+            with timezone.override(ZoneInfo(membership.workspace.timezone)):
+                return view(request, *args, **kwargs)
 
         return wrapper
 
