@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from usage.models import Channel, PhoneNumber, UsageRecord
+from usage.services import api_key_create
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
 
@@ -117,3 +119,13 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
     carrier_fee = Decimal("0.003000")
     total = factory.LazyAttribute(lambda o: o.cost + o.carrier_fee)
     occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+
+def default_price_list() -> None:
+    """Load the shipped (illustrative) price list, in force from 2026-01-01."""
+    call_command("loaddata", "default_price_list", verbosity=0)
+
+
+def api_key_for(workspace: Workspace, name: str = "test key") -> str:
+    """A new API key of the workspace; returns the secret (shown once)."""
+    return api_key_create(workspace=workspace, name=name)[1]

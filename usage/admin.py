@@ -65,7 +65,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         if change:
             return
         created, secret = api_key_create(workspace=obj.workspace, name=obj.name, created_by=request.user)
-        obj.pk = created.pk
+        obj.pk, obj.prefix, obj.created_at = created.pk, created.prefix, created.created_at
         messages.warning(request, f"API key created. Copy it now, it will not be shown again: {secret}")
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
