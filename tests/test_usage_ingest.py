@@ -215,3 +215,14 @@ def test_incremental_rollups_equal_a_group_by_over_the_records(channels, workspa
             raise _Rollback
     except _Rollback:
         pass
+
+
+@pytest.mark.parametrize("size", [10, 500])
+def test_the_number_of_queries_does_not_grow_with_the_batch(channels, workspace, django_assert_max_num_queries, size):
+    events = [sms(f"q{i}", country=["US", "GB", "HK"][i % 3]) for i in range(size)]
+    events += [whatsapp(f"qw{i}", channels["whatsapp"]) for i in range(size)]
+
+    with django_assert_max_num_queries(30):
+        result = usage_ingest(workspace=workspace, events=events, now=NOW)
+
+    assert result.accepted == 2 * size
