@@ -129,3 +129,12 @@ def default_price_list() -> None:
 def api_key_for(workspace: Workspace, name: str = "test key") -> str:
     """A new API key of the workspace; returns the secret (shown once)."""
     return api_key_create(workspace=workspace, name=name)[1]
+
+
+def priced_sms_channel(workspace: Workspace, *, number: str = "+14155550100", balance: str = "10.00") -> Channel:
+    """The shipped price list, an SMS channel holding a US number, and a funded SMS wallet."""
+    default_price_list()
+    channel = ChannelFactory(workspace=workspace, kind=Channel.Kind.SMS)
+    PhoneNumberFactory(channel=channel, number=number, country="US")
+    fund(wallet_of(workspace, "sms"), balance, key=f"test-fund:{workspace.slug}:sms")
+    return channel

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, default_price_list, fund, wallet_of
+from tests.factories import api_key_for, priced_sms_channel
 from wallets.models import WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -10,10 +10,7 @@ URL = "/api/v1/estimate"
 
 @pytest.fixture
 def key(workspace):
-    default_price_list()
-    channel = ChannelFactory(workspace=workspace, kind="sms")
-    PhoneNumberFactory(channel=channel, number="+14155550100")
-    fund(wallet_of(workspace, "sms"), "10.00", key="fund")
+    priced_sms_channel(workspace)
     return api_key_for(workspace)
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, default_price_list, fund, wallet_of
+from tests.factories import api_key_for, priced_sms_channel, wallet_of
 from usage.models import DailyUsageRollup, UsageRecord
 from usage.services import api_key_revoke
 from wallets.models import WalletTransaction
@@ -18,11 +18,7 @@ URL = "/api/v1/usage"
 
 @pytest.fixture
 def sms_channel(workspace):
-    default_price_list()
-    channel = ChannelFactory(workspace=workspace, kind="sms")
-    PhoneNumberFactory(channel=channel, number="+14155550100")
-    fund(wallet_of(workspace, "sms"), "5.00", key="fund")
-    return channel
+    return priced_sms_channel(workspace, balance="5.00")
 
 
 @pytest.fixture

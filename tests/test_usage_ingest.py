@@ -6,7 +6,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, default_price_list, fund, wallet_of
+from tests.factories import ChannelFactory, fund, priced_sms_channel, wallet_of
 from usage.models import DailyUsageRollup, PriceList, UsageRecord
 from usage.rollups import rollup_rows_from_records
 from usage.services import UsageBatchInvalid, usage_ingest
@@ -21,11 +21,8 @@ AT = "2026-11-20T09:30:00Z"
 
 @pytest.fixture
 def channels(workspace):
-    default_price_list()
-    sms = ChannelFactory(workspace=workspace, kind="sms", display_name="SMS US")
-    PhoneNumberFactory(channel=sms, number="+14155550100", country="US")
+    sms = priced_sms_channel(workspace)
     whatsapp = ChannelFactory(workspace=workspace, kind="whatsapp_cloud", display_name="WhatsApp")
-    fund(wallet_of(workspace, "sms"), "10.00", key="fund-sms")
     fund(wallet_of(workspace, "whatsapp"), "10.00", key="fund-wa")
     return {"sms": sms, "whatsapp": whatsapp}
 

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, WorkspaceFactory, default_price_list, fund, wallet_of
+from tests.factories import WorkspaceFactory, priced_sms_channel, wallet_of
 from usage.models import DailyUsageRollup, UsageRecord
 from usage.services import usage_ingest
 from wallets.models import WalletTransaction
@@ -54,11 +54,8 @@ def run_concurrently(workspace, batches: list[list[dict]]) -> list:
 
 
 def test_overlapping_batches_sent_at_once_charge_each_message_exactly_once():
-    default_price_list()
     workspace = WorkspaceFactory()
-    channel = ChannelFactory(workspace=workspace, kind="sms")
-    PhoneNumberFactory(channel=channel, number="+14155550100")
-    fund(wallet_of(workspace, "sms"), "100.00", key="fund")
+    priced_sms_channel(workspace, balance="100.00")
 
     accepted = 0
     for round_ in range(4):
