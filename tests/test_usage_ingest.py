@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import ChannelFactory, fund, priced_sms_channel, wallet_of
-from usage.models import DailyUsageRollup, PriceList, UsageRecord
+from usage.models import DailyUsageRollup, Price, PriceList, UsageRecord
 from usage.rollups import rollup_rows_from_records
 from usage.services import UsageBatchInvalid, usage_ingest
 from wallets.models import WalletTransaction
@@ -223,3 +223,15 @@ def test_the_number_of_queries_does_not_grow_with_the_batch(channels, workspace,
         result = usage_ingest(workspace=workspace, events=events, now=NOW)
 
     assert result.accepted == 2 * size
+
+
+def test_a_country_without_a_price_nor_a_default_rejects_the_batch(channels, workspace):
+    Price.objects.filter(message_type="sms", direction="outbound", country="").delete()
+
+    with pytest.raises(UsageBatchInvalid) as invalid:
+        usage_ingest(workspace=workspace, events=[sms("us"), sms("fr", country="FR")], now=NOW)
+
+    [error] = invalid.value.errors
+    assert (error.index, error.field) == (1, "country")
+    assert "no price for sms outbound in 'FR' and no default" in error.message
+    assert not UsageRecord.objects.exists()

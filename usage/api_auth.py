@@ -74,9 +74,14 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // seconds)
         key = f"api-throttle:{view.throttle_scope}:{request.auth.pk}:{window}"
-        cache.add(key, 0, timeout=seconds + 1)
         self.retry_after = (window + 1) * seconds - now
-        return cache.incr(key) <= int(count)
+        if cache.add(key, 1, timeout=seconds + 1):
+            return True
+        try:
+            return cache.incr(key) <= int(count)
+        except ValueError:  # the window's key expired between add and incr: a new window
+            cache.set(key, 1, timeout=seconds + 1)
+            return True
 
     def wait(self) -> float:
         return self.retry_after

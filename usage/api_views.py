@@ -4,6 +4,8 @@ Every error answer has one shape, `{"errors": [{"index", "field", "message"}]}`;
 `index` is the event's position in a usage batch and null elsewhere.
 """
 
+from collections.abc import Mapping
+
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -63,20 +65,14 @@ ERROR_RESPONSES = {
 CHANNEL_NOT_FOUND = {404: OpenApiResponse(ErrorsSerializer, description="No such channel in this workspace")}
 
 
-def _request_object(request: Request) -> dict:
-    try:
-        return dict(ev.require_object(request.data, field="body"))
-    except ev.FieldError as error:
-        raise _Invalid([ev.ApiError(None, error.field, error.message)]) from None
-
-
 class _Invalid(Exception):
-    def __init__(self, errors: list[ev.ApiError], status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+    """Several bad fields of one request, answered together."""
+
+    def __init__(self, errors: list[ev.ApiError]) -> None:
         self.errors = errors
-        self.status_code = status_code
 
 
-def _clean_all(raw: dict, cleaners: dict) -> dict:
+def _clean_all(raw: Mapping, cleaners: dict) -> dict:
     """Run every cleaner and report every failing field at once."""
     values, errors = {}, []
     for name, clean in cleaners.items():
@@ -87,20 +83,6 @@ def _clean_all(raw: dict, cleaners: dict) -> dict:
     if errors:
         raise _Invalid(errors)
     return values
-
-
-def _resolve(request: Request, ref: int | str):
-    try:
-        return channel_resolve(workspace=request.auth.workspace, ref=ref)
-    except ChannelNotFound as error:
-        raise _Invalid([ev.ApiError(None, error.field, error.message)], status.HTTP_404_NOT_FOUND) from None
-
-
-def _fits(message_type: str, ref) -> None:
-    try:
-        ev.type_fits_channel(message_type=message_type, channel=ref.channel)
-    except ev.FieldError as error:
-        raise _Invalid([ev.ApiError(None, error.field, error.message)]) from None
 
 
 class ApiView(APIView):
@@ -115,7 +97,11 @@ class ApiView(APIView):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Invalid):
-            return _errors(exc.errors, exc.status_code)
+            return _errors(exc.errors, status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, ev.FieldError):
+            # Another workspace's channel is answered exactly like an unknown one: 404.
+            code = status.HTTP_404_NOT_FOUND if isinstance(exc, ChannelNotFound) else status.HTTP_400_BAD_REQUEST
+            return _errors([ev.ApiError(None, exc.field, exc.message)], code)
         return super().handle_exception(exc)
 
 
@@ -128,7 +114,7 @@ class UsageView(ApiView):
         summary="Report a batch of up to 1,000 messages; each is charged once by its id",
     )
     def post(self, request: Request) -> Response:
-        raw = _request_object(request)
+        raw = ev.require_object(request.data, field="body")
         try:
             result = usage_ingest(workspace=request.auth.workspace, events=raw.get("events"))
         except UsageBatchInvalid as invalid:
@@ -145,7 +131,7 @@ class AuthorizeView(ApiView):
         summary="May this channel send or receive this kind of message now?",
     )
     def post(self, request: Request) -> Response:
-        raw = _request_object(request)
+        raw = ev.require_object(request.data, field="body")
         fields = _clean_all(
             raw,
             {
@@ -154,8 +140,8 @@ class AuthorizeView(ApiView):
                 "type": lambda r: ev.clean_type(r.get("type")),
             },
         )
-        ref = _resolve(request, fields["channel"])
-        _fits(fields["type"], ref)
+        ref = channel_resolve(workspace=request.auth.workspace, ref=fields["channel"])
+        ev.type_fits_channel(message_type=fields["type"], channel=ref.channel)
         answer = message_authorize(ref=ref, direction=fields["direction"])
         return Response(AuthorizationSerializer(answer).data)
 
@@ -169,7 +155,7 @@ class EstimateView(ApiView):
         summary="What would sending one message to N recipients cost now, and does the balance cover it?",
     )
     def post(self, request: Request) -> Response:
-        raw = _request_object(request)
+        raw = ev.require_object(request.data, field="body")
         message_type = _clean_all(raw, {"type": lambda r: ev.clean_type(r.get("type"))})["type"]
         fields = _clean_all(
             raw,
@@ -182,14 +168,14 @@ class EstimateView(ApiView):
                 "recipients": lambda r: ev.clean_recipients(r.get("recipients")),
             },
         )
-        ref = _resolve(request, fields.pop("channel"))
-        _fits(message_type, ref)
+        ref = channel_resolve(workspace=request.auth.workspace, ref=fields.pop("channel"))
+        ev.type_fits_channel(message_type=message_type, channel=ref.channel)
         try:
             estimate = send_estimate(ref=ref, message_type=message_type, **fields)
         except NoPriceList as error:
-            raise _Invalid([ev.ApiError(None, None, str(error))]) from None
+            raise ev.FieldError(None, str(error)) from None
         except NoPrice as error:
-            raise _Invalid([ev.ApiError(None, "country", str(error))]) from None
+            raise ev.FieldError("country", str(error)) from None
         quote = estimate.quote
         return Response(
             EstimateSerializer(

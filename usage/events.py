@@ -23,7 +23,7 @@ E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 class FieldError(Exception):
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str | None, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
@@ -67,17 +67,22 @@ def clean_category(value: object, *, message_type: str) -> str:
 def clean_message_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FieldError("id", "Must be the platform's message id, a non-empty string.")
+    if not value.isprintable():
+        raise FieldError("id", "Must not contain control characters.")
     if len(value) > MAX_MESSAGE_ID_LENGTH:
         raise FieldError("id", f"Must be at most {MAX_MESSAGE_ID_LENGTH} characters.")
     return value
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger one would make the database raise, not answer
+
+
 def clean_channel_ref(value: object) -> int | str:
     """A channel id (integer) or a number in E.164 form."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return value
     if isinstance(value, str):
-        if value.isdigit() and int(value) > 0:
+        if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
             return int(value)
         if E164_RE.match(value):
             return value

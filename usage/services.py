@@ -15,7 +15,7 @@ from django.utils import timezone
 from usage import events as ev
 from usage.models import ApiKey, DailyUsageRollup, PhoneNumber, UsageRecord
 from usage.pricing import NoPrice, NoPriceList, PriceBook, Quote
-from usage.selectors import ChannelRef, channels_resolve
+from usage.selectors import ChannelNotFound, ChannelRef, channels_resolve
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO, money_field_kwargs
 from wallets.services import ledger_post
@@ -98,7 +98,7 @@ def usage_batch_price(*, workspace: Workspace, events: object, now: datetime) ->
         try:
             ref = refs.get(fields["channel"])
             if ref is None:
-                raise ev.FieldError("channel", "No such channel in this workspace.")
+                raise ChannelNotFound
             ev.type_fits_channel(message_type=fields["message_type"], channel=ref.channel)
             quote = book.quote(
                 at=fields["occurred_at"],
