@@ -6,7 +6,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import ChannelFactory, fund, priced_sms_channel, wallet_of
+from tests.factories import ChannelFactory, UsageRecordFactory, fund, priced_sms_channel, wallet_of
+from usage import services
 from usage.models import DailyUsageRollup, Price, PriceList, UsageRecord
 from usage.rollups import rollup_rows_from_records
 from usage.services import UsageBatchInvalid, usage_ingest
@@ -235,3 +236,21 @@ def test_a_country_without_a_price_nor_a_default_rejects_the_batch(channels, wor
     assert (error.index, error.field) == (1, "country")
     assert "no price for sms outbound in 'FR' and no default" in error.message
     assert not UsageRecord.objects.exists()
+
+
+def test_a_message_recorded_behind_the_ingests_back_rolls_the_whole_batch_back(channels, workspace, monkeypatch):
+    """Ingests serialise on the wallet locks; a writer bypassing them must not cause a double charge."""
+    real_insert = services._records_insert
+
+    def insert_after_a_rival(**kwargs):
+        free = {"unit_price": Decimal("0"), "carrier_fee": Decimal("0")}
+        UsageRecordFactory(channel=channels["whatsapp"], message_id="b", **free)
+        return real_insert(**kwargs)
+
+    monkeypatch.setattr(services, "_records_insert", insert_after_a_rival)
+    with pytest.raises(services.UsageIngestConflict):
+        usage_ingest(workspace=workspace, events=[sms("a"), sms("b")], now=NOW)
+
+    assert not UsageRecord.objects.exists()
+    assert not WalletTransaction.objects.filter(kind="message_charge").exists()
+    assert wallet_of(workspace, "sms").balance == Decimal("10.00")

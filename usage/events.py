@@ -42,9 +42,12 @@ class ApiError:
 
 
 def _choice(field: str, choices: type) -> Callable[[object], str]:
+    allowed = frozenset(value for value in choices.values if value)  # once: .values is rebuilt on each access
+    listed = ", ".join(value for value in choices.values if value)
+
     def clean(value: object) -> str:
-        if value not in choices.values or value == "":
-            raise FieldError(field, f"Must be one of: {', '.join(v for v in choices.values if v)}.")
+        if not isinstance(value, str) or value not in allowed:
+            raise FieldError(field, f"Must be one of: {listed}.")
         return value
 
     return clean
