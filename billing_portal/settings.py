@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
     "wallets",
@@ -197,11 +198,22 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Per API key and endpoint (usage.api_auth.ApiKeyRateThrottle); a usage call carries up to 1,000 events.
+    "DEFAULT_THROTTLE_RATES": {
+        "usage": env("API_RATE_USAGE", default="600/min"),
+        "authorize": env("API_RATE_AUTHORIZE", default="5000/s"),
+        "estimate": env("API_RATE_ESTIMATE", default="60/s"),
+        "wallets": env("API_RATE_WALLETS", default="60/s"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Prepaid wallet billing API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from the sidecar package: served by us, no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- billing rules --------------------------------------------------------------------

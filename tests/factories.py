@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from usage.models import Channel, PhoneNumber, UsageRecord
+from usage.services import api_key_create
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
 
@@ -117,3 +119,22 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
     carrier_fee = Decimal("0.003000")
     total = factory.LazyAttribute(lambda o: o.cost + o.carrier_fee)
     occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+
+def default_price_list() -> None:
+    """Load the shipped (illustrative) price list, in force from 2026-01-01."""
+    call_command("loaddata", "default_price_list", verbosity=0)
+
+
+def api_key_for(workspace: Workspace, name: str = "test key") -> str:
+    """A new API key of the workspace; returns the secret (shown once)."""
+    return api_key_create(workspace=workspace, name=name)[1]
+
+
+def priced_sms_channel(workspace: Workspace, *, number: str = "+14155550100", balance: str = "10.00") -> Channel:
+    """The shipped price list, an SMS channel holding a US number, and a funded SMS wallet."""
+    default_price_list()
+    channel = ChannelFactory(workspace=workspace, kind=Channel.Kind.SMS)
+    PhoneNumberFactory(channel=channel, number=number, country="US")
+    fund(wallet_of(workspace, "sms"), balance, key=f"test-fund:{workspace.slug}:sms")
+    return channel

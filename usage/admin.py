@@ -1,6 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from usage.models import Channel, NumberFeeCharge, PhoneNumber, UsageRecord
+from usage.models import ApiKey, Channel, NumberFeeCharge, PhoneNumber, UsageRecord
+from usage.services import api_key_create, api_key_revoke
 from wallets.admin import ReadOnlyAdminMixin
 
 
@@ -38,3 +41,38 @@ class NumberFeeChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["phone_number", "period_start", "amount", "status", "settled_at"]
     list_filter = ["status"]
     search_fields = ["phone_number__number"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created here (the secret is shown once, in a message) and revoked; never edited."""
+
+    list_display = ["name", "workspace", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "workspace__name"]
+    list_select_related = ["workspace"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        if obj is None:
+            return ["workspace", "name"]
+        return ["workspace", "name", "prefix", "created_at", "created_by", "last_used_at", "revoked_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+        return [] if obj is None else self.get_fields(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            return
+        created, secret = api_key_create(workspace=obj.workspace, name=obj.name, created_by=request.user)
+        obj.pk, obj.prefix, obj.created_at = created.pk, created.prefix, created.created_at
+        messages.warning(request, f"API key created. Copy it now, it will not be shown again: {secret}")
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key)
+        messages.success(request, f"Revoked {queryset.count()} key(s).")

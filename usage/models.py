@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -298,3 +299,37 @@ class NumberPrice(models.Model):
 
     def __str__(self) -> str:
         return f"number {self.country or '*'}: {self.monthly_fee}/month"
+
+
+class ApiKey(models.Model):
+    """A workspace's key for the platform API. Only a SHA-256 of the secret is stored.
+
+    The secret is 256 bits from `secrets`, so a fast hash suffices: a slow password
+    hash protects guessable human passwords, and nobody can guess or brute-force a
+    256-bit random value from its digest. A fast hash also keeps each API call cheap.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The key's first characters, to recognise it; not secret")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the key, hex")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["workspace_id", "-created_at"]
+        verbose_name = "API key"
+        constraints = [
+            models.CheckConstraint(condition=Q(key_hash__regex=r"^[0-9a-f]{64}$"), name="apikey_hash_is_sha256_hex")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -1,0 +1,14 @@
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_api_docs_render_every_endpoint_without_any_outside_request(page, live_server):
+    outside = []
+    page.on("request", lambda request: None if request.url.startswith(live_server.url) else outside.append(request.url))
+
+    page.goto("/api/docs/")
+
+    for path in ("/api/v1/usage", "/api/v1/authorize", "/api/v1/estimate", "/api/v1/wallets"):
+        assert page.get_by_text(path, exact=True).first.is_visible()
+    assert outside == []

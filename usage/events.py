@@ -1,0 +1,170 @@
+"""Field rules for what the platform sends: usage events, authorization and estimate requests.
+
+Plain functions instead of DRF serializers because a usage batch holds up to 1,000
+events and must be checked fast; the API's serializers describe the same shapes
+for the OpenAPI schema. Each cleaner returns the clean value or raises FieldError.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from usage.models import Channel, UsageRecord
+from usage.segments import MAX_SEGMENTS, segments_count
+
+MessageType = UsageRecord.MessageType
+
+MAX_MESSAGE_ID_LENGTH = 128
+# Clocks differ a little between the platform and us; more than this is a bug upstream.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class FieldError(Exception):
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ApiError:
+    """One entry of an error answer: which event (batches only), which field, what is wrong."""
+
+    index: int | None
+    field: str | None
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+def _choice(field: str, choices: type) -> Callable[[object], str]:
+    allowed = frozenset(value for value in choices.values if value)  # once: .values is rebuilt on each access
+    listed = ", ".join(value for value in choices.values if value)
+
+    def clean(value: object) -> str:
+        if not isinstance(value, str) or value not in allowed:
+            raise FieldError(field, f"Must be one of: {listed}.")
+        return value
+
+    return clean
+
+
+clean_type = _choice("type", MessageType)
+clean_direction = _choice("direction", UsageRecord.Direction)
+clean_status = _choice("status", UsageRecord.Status)
+
+
+def clean_category(value: object, *, message_type: str) -> str:
+    """WhatsApp conversations are priced by category; SMS and MMS have none."""
+    if message_type == MessageType.WHATSAPP:
+        return _choice("category", UsageRecord.Category)(value)
+    if value not in (None, ""):
+        raise FieldError("category", "Only WhatsApp conversations have a category; leave it out for SMS and MMS.")
+    return ""
+
+
+def clean_message_id(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise FieldError("id", "Must be the platform's message id, a non-empty string.")
+    if not value.isprintable():
+        raise FieldError("id", "Must not contain control characters.")
+    if len(value) > MAX_MESSAGE_ID_LENGTH:
+        raise FieldError("id", f"Must be at most {MAX_MESSAGE_ID_LENGTH} characters.")
+    return value
+
+
+MAX_ID = 2**63 - 1  # ids are 64-bit; a larger one would make the database raise, not answer
+
+
+def clean_channel_ref(value: object) -> int | str:
+    """A channel id (integer) or a number in E.164 form."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    if isinstance(value, str):
+        if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID:
+            return int(value)
+        if E164_RE.match(value):
+            return value
+    raise FieldError("channel", "Must be a channel id or a phone number in E.164 form, e.g. +14155550123.")
+
+
+def clean_country(value: object) -> str:
+    if not isinstance(value, str) or not COUNTRY_RE.match(value.upper()):
+        raise FieldError("country", "Must be an ISO 3166-1 alpha-2 country code, e.g. US.")
+    return value.upper()
+
+
+def clean_segments(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError("segments", "Must be a whole number.")
+    if not 1 <= value <= MAX_SEGMENTS:
+        raise FieldError("segments", f"Must be between 1 and {MAX_SEGMENTS}.")
+    return value
+
+
+def clean_body(value: object) -> int:
+    """The segments of an SMS body; bodies longer than MAX_SEGMENTS parts are refused."""
+    if not isinstance(value, str):
+        raise FieldError("body", "Must be a string.")
+    count = segments_count(value)
+    if count.segments > MAX_SEGMENTS:
+        raise FieldError(
+            "body", f"Is {count.segments} segments long ({count.encoding}); at most {MAX_SEGMENTS} are accepted."
+        )
+    return count.segments
+
+
+def message_segments(raw: Mapping, *, message_type: str) -> int:
+    """`segments` wins over `body` (the body is then not even read); an SMS needs one of
+    them. MMS and WhatsApp are priced per message, so they count as one."""
+    if raw.get("segments") is not None:
+        segments = clean_segments(raw["segments"])
+    elif message_type == MessageType.SMS and raw.get("body") is not None:
+        segments = clean_body(raw["body"])
+    elif message_type == MessageType.SMS:
+        raise FieldError("segments", "An SMS needs `segments` or its `body`.")
+    else:
+        segments = 1
+    return segments if message_type == MessageType.SMS else 1
+
+
+MAX_RECIPIENTS = 10_000_000
+
+
+def clean_recipients(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RECIPIENTS:
+        raise FieldError("recipients", f"Must be a whole number from 1 to {MAX_RECIPIENTS:,}.")
+    return value
+
+
+def clean_occurred_at(value: object, *, now: datetime) -> datetime:
+    if not isinstance(value, str):
+        raise FieldError("occurred_at", "Must be an ISO 8601 date-time string with a UTC offset.")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError("occurred_at", "Must be an ISO 8601 date-time, e.g. 2026-11-23T09:30:00Z.") from None
+    if moment.tzinfo is None:
+        raise FieldError("occurred_at", "Must include a UTC offset (Z or +hh:mm).")
+    if moment > now + FUTURE_TOLERANCE:
+        raise FieldError("occurred_at", f"Is more than {FUTURE_TOLERANCE.seconds // 60} minutes in the future.")
+    return moment
+
+
+def type_fits_channel(*, message_type: str, channel: Channel) -> None:
+    is_sms_channel = channel.kind == Channel.Kind.SMS
+    if is_sms_channel != (message_type in (MessageType.SMS, MessageType.MMS)):
+        expected = "sms or mms" if is_sms_channel else "whatsapp"
+        raise FieldError(
+            "type", f"Channel {channel.pk} is a {channel.get_kind_display()} channel: type must be {expected}."
+        )
+
+
+def require_object(raw: object, *, field: str) -> Mapping:
+    if not isinstance(raw, Mapping):
+        raise FieldError(field, "Must be a JSON object.")
+    return raw
