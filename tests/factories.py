@@ -117,3 +117,22 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
     carrier_fee = Decimal("0.003000")
     total = factory.LazyAttribute(lambda o: o.cost + o.carrier_fee)
     occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+
+def usage_charge(record: UsageRecord) -> None:
+    """Post a usage record's charges to its wallet as ingest does (message, then carrier fee)
+    and link them, so that ledger and usage agree in tests that reconcile the two."""
+    record.posting = ledger_post(
+        wallet_id=record.wallet_id,
+        kind="message_charge",
+        amount=-record.cost,
+        idempotency_key=f"usage:{record.message_id}",
+    ).transaction
+    if record.carrier_fee:
+        record.carrier_posting = ledger_post(
+            wallet_id=record.wallet_id,
+            kind="carrier_fee",
+            amount=-record.carrier_fee,
+            idempotency_key=f"carrier:{record.message_id}",
+        ).transaction
+    record.save(update_fields=["posting", "carrier_posting"])
