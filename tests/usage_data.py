@@ -2,7 +2,7 @@
 
 Range used by the tests: 1 to 30 Nov 2026, New York days. In range: four messages on two
 channels (one at 22:30 local on 1 Nov, i.e. 03:30 UTC on 2 Nov; one at 23:59 local on
-30 Nov), a US$10 top-up and a US$1.15 number fee. Out of range: a message on 15 Oct,
+30 Nov), a US$10 top-up and a US$1.15 number fee. Out of range: a message on 25 Oct,
 a US$5 top-up on 20 Oct, the workspace's WhatsApp usage and another workspace's SMS usage.
 """
 
@@ -54,11 +54,10 @@ def sms_month(workspace: Workspace, other_workspace: Workspace) -> SmsMonth:
     foreign = ChannelFactory(workspace=other_workspace, display_name="Globex line")
     sms = wallet_of(workspace, "sms")
 
+    # In time order, as they would happen, so that each balance_after is the balance at that time.
     with _at(datetime(2026, 10, 20, 12, tzinfo=UTC)):
         fund(sms, "5.00", key="october-topup", kind="top_up")
-    with _at(datetime(2026, 11, 5, 12, tzinfo=UTC)):
-        fund(sms, "10.00", key="november-topup", kind="top_up")
-    out_of_range = _record(us, datetime(2026, 10, 15, 12, tzinfo=UTC), message_id="oct-1")
+    out_of_range = _record(us, datetime(2026, 10, 25, 12, tzinfo=UTC), message_id="oct-1")
     in_range = [
         _record(us, datetime(2026, 11, 1, 12, tzinfo=UTC), message_id="nov-1", segments=2),
         _record(
@@ -69,6 +68,10 @@ def sms_month(workspace: Workspace, other_workspace: Workspace) -> SmsMonth:
             unit_price=D("0.020000"),
             carrier_fee=D("0"),
         ),
+    ]
+    with _at(datetime(2026, 11, 5, 12, tzinfo=UTC)):
+        fund(sms, "10.00", key="november-topup", kind="top_up")
+    in_range.append(
         _record(
             uk,
             datetime(2026, 11, 10, 15, tzinfo=UTC),
@@ -76,9 +79,8 @@ def sms_month(workspace: Workspace, other_workspace: Workspace) -> SmsMonth:
             segments=3,
             direction="inbound",
             status="failed",
-        ),
-        _record(us, datetime(2026, 12, 1, 4, 59, tzinfo=UTC), message_id="nov-30-late"),
-    ]
+        )
+    )
     with _at(datetime(2026, 11, 15, 14, tzinfo=UTC)):
         posting = ledger_post(
             wallet_id=sms.id, kind="number_fee", amount=D("-1.150000"), idempotency_key="fee:us:2026-11-15"
@@ -91,6 +93,7 @@ def sms_month(workspace: Workspace, other_workspace: Workspace) -> SmsMonth:
             status="charged",
             posting=posting,
         )
+    in_range.append(_record(us, datetime(2026, 12, 1, 4, 59, tzinfo=UTC), message_id="nov-30-late"))
     _record(whatsapp, datetime(2026, 11, 3, 12, tzinfo=UTC), message_id="wa-1", unit_price=D("0.025000"))
     _record(foreign, datetime(2026, 11, 3, 12, tzinfo=UTC), message_id="globex-1")
     rollups_rebuild()
