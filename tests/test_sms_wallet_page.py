@@ -167,11 +167,15 @@ def test_unparseable_dates_show_a_message(owner_client, workspace, month, params
 
 
 @pytest.mark.parametrize("which", ["foreign", "whatsapp", "nonsense", "missing"])
-def test_a_channel_that_is_not_this_wallets_shows_all_channels_and_no_foreign_data(owner_client, workspace, month, which):
+def test_a_channel_that_is_not_this_wallets_shows_all_channels_and_no_foreign_data(
+    owner_client, workspace, month, which
+):
     channel = {"foreign": month.foreign.pk, "whatsapp": month.whatsapp.pk, "nonsense": "1;DROP", "missing": 99999}
     response = get(owner_client, workspace, **NOV, channel=channel[which])
     assert response.status_code == 200
-    assert "That channel is not one of this wallet's channels. Showing all channels." in response.context["filter_errors"]
+    assert (
+        "That channel is not one of this wallet's channels. Showing all channels." in response.context["filter_errors"]
+    )
     assert "That channel is not one of this wallet&#x27;s channels" in response.content.decode()
     assert response.context["filters"].channel is None
     assert sorted(shown_ids(response)) == sorted(r.message_id for r in month.in_range)
@@ -203,7 +207,9 @@ def queries_for(client, workspace) -> int:
     return len(captured)
 
 
-def test_query_count_is_bounded_and_independent_of_row_count(owner_client, workspace, month, django_assert_max_num_queries):
+def test_query_count_is_bounded_and_independent_of_row_count(
+    owner_client, workspace, month, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(12):
         get(owner_client, workspace, **NOV)
     few = queries_for(owner_client, workspace)

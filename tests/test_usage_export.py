@@ -107,7 +107,9 @@ def test_the_csv_reconciles_with_the_balance_change_over_the_range(owner_client,
         fund(sms, "-2.000000", key="refund", kind="refund")
     # 1 Nov 00:00 to 1 Dec 00:00 in New York (EDT, then EST).
     in_range = WalletTransaction.objects.filter(
-        wallet=sms, created_at__gte=datetime(2026, 11, 1, 4, tzinfo=UTC), created_at__lt=datetime(2026, 12, 1, 5, tzinfo=UTC)
+        wallet=sms,
+        created_at__gte=datetime(2026, 11, 1, 4, tzinfo=UTC),
+        created_at__lt=datetime(2026, 12, 1, 5, tzinfo=UTC),
     )
     balance_change = in_range.aggregate(change=Sum("amount"))["change"]
 
@@ -150,7 +152,7 @@ def test_formula_injection_is_neutralised_and_amounts_stay_numbers(owner_client,
 
     rows = rows_of(export(owner_client, workspace, **NOV))
 
-    assert {r["channel"] for r in rows[:6]} == {"'=HYPERLINK(\"http://evil\",\"x\")"}
+    assert {r["channel"] for r in rows[:6]} == {'\'=HYPERLINK("http://evil","x")'}
     assert [r["message_id"] for r in rows[:6]] == ["'@SUM(A1)", "'+1+1", "'-2+3", "'\tcmd", "'\rcmd", "plain"]
     assert rows[0]["wallet_change"] == "-0.010900"  # a negative amount is a number, not a formula
     adjustment = rows[6]

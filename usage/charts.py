@@ -87,4 +87,3 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
         if index % every == 0
     ]
     return SpendChart(bars=bars, y_ticks=y_ticks, x_ticks=x_ticks)
-

@@ -176,4 +176,3 @@ def usage_csv_lines(*, wallet: Wallet, filters: UsageFilters) -> Iterator[str]:
 def usage_csv_filename(*, wallet: Wallet, filters: UsageFilters) -> str:
     channel = f"_channel-{filters.channel.pk}" if filters.channel is not None else ""
     return f"{wallet.workspace.slug}_{wallet.kind}-wallet_{filters.start}_to_{filters.end}{channel}.csv"
-

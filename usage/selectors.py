@@ -86,7 +86,7 @@ def one_year_before(day: date) -> date:
 
 def _parse_date(raw: str, name: str, errors: list[str]) -> date | None:
     try:
-        return datetime.strptime(raw.strip(), DATE_FORMAT).date()  # noqa: DTZ007 (a calendar date, no time)
+        return datetime.strptime(raw.strip(), DATE_FORMAT).date()
     except ValueError:
         errors.append(f"“{raw[:40]}” is not a valid {name} date. Use the form YYYY-MM-DD.")
         return None
@@ -330,4 +330,3 @@ def wallet_totals(*, wallet: Wallet) -> WalletTotals:
         top_up=Sum("amount", filter=Q(kind__in=[Kind.TOP_UP, Kind.AUTO_TOP_UP])),
     )
     return WalletTotals(all_time_usage=-(sums["usage"] or ZERO), all_time_top_up=sums["top_up"] or ZERO)
-
