@@ -11,8 +11,8 @@ from decimal import Decimal
 from usage.selectors import DaySpend
 from wallets.money import ZERO
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 8, 12, 28
+WIDTH, HEIGHT = 900, 240
+LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 30
 MAX_X_LABELS = 6
 
 
@@ -76,8 +76,10 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
                 height=round(height, 2),
             )
         )
+    # Quarters of the axis top need more than cents when a range spent under a few cents.
+    places = max(2, -top.adjusted() + 2)
     y_ticks = [
-        Tick(value=top * k / 4, position=round(TOP + plot_h - plot_h * k / 4, 2), label=f"${top * k / 4:,.2f}")
+        Tick(value=top * k / 4, position=round(TOP + plot_h - plot_h * k / 4, 2), label=f"US${top * k / 4:,.{places}f}")
         for k in range(5)
     ]
     every = max(1, -(-len(days) // MAX_X_LABELS))  # ceiling division
