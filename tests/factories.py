@@ -122,17 +122,13 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
 def usage_charge(record: UsageRecord) -> None:
     """Post a usage record's charges to its wallet as ingest does (message, then carrier fee)
     and link them, so that ledger and usage agree in tests that reconcile the two."""
-    record.posting = ledger_post(
-        wallet_id=record.wallet_id,
-        kind="message_charge",
-        amount=-record.cost,
-        idempotency_key=f"usage:{record.message_id}",
-    ).transaction
-    if record.carrier_fee:
-        record.carrier_posting = ledger_post(
-            wallet_id=record.wallet_id,
-            kind="carrier_fee",
-            amount=-record.carrier_fee,
-            idempotency_key=f"carrier:{record.message_id}",
-        ).transaction
+    for field, kind, amount in (
+        ("posting", "message_charge", record.cost),
+        ("carrier_posting", "carrier_fee", record.carrier_fee),
+    ):
+        if amount:
+            posting = ledger_post(
+                wallet_id=record.wallet_id, kind=kind, amount=-amount, idempotency_key=f"{kind}:{record.message_id}"
+            )
+            setattr(record, field, posting.transaction)
     record.save(update_fields=["posting", "carrier_posting"])

@@ -37,24 +37,10 @@ from wallets.models import Wallet, WalletTransaction
 
 CHUNK_SIZE = 2000
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-HEADER = [
-    "row_type",
-    "date_time",
-    "channel",
-    "number",
-    "message_id",
-    "type",
-    "category",
-    "direction",
-    "status",
-    "segments",
-    "unit_price",
-    "cost",
-    "carrier_fee",
-    "total",
-    "wallet_change",
-    "description",
-]
+HEADER = (
+    "row_type date_time channel number message_id type category direction status"
+    " segments unit_price cost carrier_fee total wallet_change description"
+).split()
 LABELS = {
     **dict(UsageRecord.MessageType.choices),
     **dict(UsageRecord.Category.choices),
