@@ -97,3 +97,8 @@ def test_an_empty_range_tells_the_admin_what_to_do(owner_client, workspace):
     assert "No conversations in this range." in html
     assert "No spend in this range." in html
     assert "No messages in this range" in html
+
+
+def test_query_count_is_bounded(owner_client, workspace, conversations, django_assert_max_num_queries):
+    with django_assert_max_num_queries(13):
+        assert get(owner_client, workspace, **NOV).status_code == 200
