@@ -138,3 +138,18 @@ def priced_sms_channel(workspace: Workspace, *, number: str = "+14155550100", ba
     PhoneNumberFactory(channel=channel, number=number, country="US")
     fund(wallet_of(workspace, "sms"), balance, key=f"test-fund:{workspace.slug}:sms")
     return channel
+
+
+def usage_charge(record: UsageRecord) -> None:
+    """Post a usage record's charges to its wallet as ingest does (message, then carrier fee)
+    and link them, so that ledger and usage agree in tests that reconcile the two."""
+    for field, kind, amount in (
+        ("posting", "message_charge", record.cost),
+        ("carrier_posting", "carrier_fee", record.carrier_fee),
+    ):
+        if amount:
+            posting = ledger_post(
+                wallet_id=record.wallet_id, kind=kind, amount=-amount, idempotency_key=f"{kind}:{record.message_id}"
+            )
+            setattr(record, field, posting.transaction)
+    record.save(update_fields=["posting", "carrier_posting"])

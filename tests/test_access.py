@@ -5,7 +5,8 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-WORKSPACE_PAGES = ["workspace_home", "channels", "billing_overview"]
+BILLING_PAGES = ["billing_overview", "sms_wallet", "whatsapp_billing"]
+WORKSPACE_PAGES = ["workspace_home", "conversations", "channels", "sms_channel", *BILLING_PAGES]
 
 
 @pytest.mark.parametrize("name", WORKSPACE_PAGES)
@@ -41,9 +42,10 @@ def test_the_admin_sees_the_billing_page_with_balances(owner_client, workspace):
     assert b"SMS wallet" in response.content
 
 
-def test_staff_without_billing_permission_gets_403_on_billing_pages(client, teammate, workspace):
+@pytest.mark.parametrize("name", BILLING_PAGES)
+def test_staff_without_billing_permission_gets_403_on_billing_pages(client, teammate, workspace, name):
     client.force_login(teammate)
-    assert client.get(reverse("billing_overview", args=[workspace.slug])).status_code == 403
+    assert client.get(reverse(name, args=[workspace.slug])).status_code == 403
     home = client.get(reverse("workspace_home", args=[workspace.slug]))
     assert home.status_code == 200
     assert b"Wallet (admins only)" in home.content

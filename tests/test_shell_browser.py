@@ -16,7 +16,7 @@ def test_an_admin_logs_in_sees_the_shell_and_reaches_the_wallet_through_settings
     assert page.get_by_role("navigation", name="Main").get_by_text("Channels").is_visible()
     assert "below US$20" in page.locator("[data-banner=whatsapp-low]").inner_text()
 
-    page.get_by_role("link", name="Wallet", exact=True).click()
+    page.get_by_role("link", name="Billing overview", exact=True).click()
     assert page.get_by_role("heading", name="Plans and billings · Wallet").is_visible()
     assert page.locator("[data-wallet=whatsapp] .balance").inner_text() == "US$12.00"
 

@@ -1,8 +1,24 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from urllib.parse import urlencode
 
-from usage.models import Channel
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from usage.charts import spend_chart
+from usage.exports import usage_csv_filename, usage_csv_lines
+from usage.models import Channel, PhoneNumber
+from usage.selectors import (
+    usage_by_category,
+    usage_filters_parse,
+    usage_summary,
+    usage_table,
+    wallet_channels,
+    wallet_numbers,
+    wallet_runway,
+    wallet_totals,
+)
+from wallets.models import AutoTopUpRule, Wallet
 from wallets.permissions import workspace_view
 from wallets.selectors import ledger_for_wallet, memberships_for_user, wallet_status, workspace_wallets
 
@@ -39,3 +55,92 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
         for wallet in sorted(wallets.values(), key=lambda w: w.kind != "sms")
     ]
     return render(request, "wallets/billing_overview.html", {"cards": cards, "nav": "billing"})
+
+
+def _wallet(request: HttpRequest, kind: str) -> Wallet:
+    wallet = get_object_or_404(Wallet, workspace=request.workspace, kind=kind)
+    wallet.workspace = request.workspace  # already loaded by workspace_view; saves a query
+    return wallet
+
+
+def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
+    """Filters, summaries, chart and one table page: what both wallet pages show."""
+    filters = usage_filters_parse(wallet=wallet, params=request.GET)
+    summary = usage_summary(wallet=wallet, filters=filters)
+    table = usage_table(wallet=wallet, filters=filters, record_count=summary.messages)
+    page = table.page
+
+    def page_query(number: int) -> str:
+        return urlencode(filters.query(page=number))
+
+    return {
+        "wallet": wallet,
+        "status": wallet_status(kind=wallet.kind, balance=wallet.balance),
+        "filters": filters,
+        "filter_errors": [*filters.errors, *([table.error] if table.error else [])],
+        "channels": wallet_channels(wallet=wallet),
+        "summary": summary,
+        "chart": spend_chart(summary.days),
+        "records": page,
+        "prev_query": page_query(page.previous_page_number()) if page.has_previous() else None,
+        "next_query": page_query(page.next_page_number()) if page.has_next() else None,
+        "export_url": f"{reverse('usage_export', args=[request.workspace.slug, wallet.kind])}?"
+        f"{urlencode(filters.query())}",
+    }
+
+
+@workspace_view(billing=True)
+def sms_wallet(request: HttpRequest) -> HttpResponse:
+    wallet = _wallet(request, Wallet.Kind.SMS)
+    context = _usage_context(request, wallet)
+    context |= {"runway": wallet_runway(wallet=wallet), "numbers": wallet_numbers(wallet=wallet), "nav": "sms_wallet"}
+    return render(request, "wallets/sms_wallet.html", context)
+
+
+@workspace_view(billing=True)
+def whatsapp_billing(request: HttpRequest) -> HttpResponse:
+    wallet = _wallet(request, Wallet.Kind.WHATSAPP)
+    context = _usage_context(request, wallet)
+    context |= {
+        "totals": wallet_totals(wallet=wallet),
+        "categories": usage_by_category(wallet=wallet, filters=context["filters"]),
+        "auto_top_up": AutoTopUpRule.objects.filter(wallet=wallet).first(),
+        "auto_top_up_thresholds": AutoTopUpRule.WHATSAPP_THRESHOLDS,
+        "nav": "whatsapp_billing",
+    }
+    return render(request, "wallets/whatsapp_billing.html", context)
+
+
+@workspace_view(billing=True)
+def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
+    """The filtered range as CSV, streamed; bad filters go back to the page, which explains them."""
+    wallet = _wallet(request, kind)
+    filters = usage_filters_parse(wallet=wallet, params=request.GET)
+    if filters.errors:
+        page = "sms_wallet" if kind == Wallet.Kind.SMS else "whatsapp_billing"
+        return redirect(f"{reverse(page, args=[request.workspace.slug])}?{request.GET.urlencode()}")
+    response = StreamingHttpResponse(
+        usage_csv_lines(wallet=wallet, filters=filters), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{usage_csv_filename(wallet=wallet, filters=filters)}"'
+    return response
+
+
+@workspace_view()
+def sms_channel(request: HttpRequest) -> HttpResponse:
+    """Channels > SMS. "Manage wallet" appears for admins once the workspace holds a number."""
+    sms_channels = list(
+        Channel.objects.filter(workspace=request.workspace, kind=Channel.Kind.SMS).prefetch_related("numbers")
+    )
+    owns_number = any(
+        number.status != PhoneNumber.Status.RELEASED for channel in sms_channels for number in channel.numbers.all()
+    )
+    return render(
+        request, "wallets/sms_channel.html", {"sms_channels": sms_channels, "owns_number": owns_number, "nav": "sms"}
+    )
+
+
+@workspace_view()
+def conversations(request: HttpRequest) -> HttpResponse:
+    """Stand-in for the platform's conversation view: shows where the paused-sending banner appears."""
+    return render(request, "wallets/conversations.html", {"nav": "conversations"})

@@ -1,0 +1,91 @@
+"""Per-day spend as an SVG bar chart, laid out on the server: no script, no external service.
+
+Geometry only; templates/includes/spend_chart.html draws it. Coordinates are in
+the SVG's own units (a viewBox), so the chart scales to any screen width.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from usage.selectors import DaySpend
+from wallets.money import ZERO
+
+WIDTH, HEIGHT = 900, 240
+LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 30
+MAX_X_LABELS = 6
+
+
+@dataclass(frozen=True)
+class Bar:
+    day: date
+    total: Decimal
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: Decimal
+    position: float  # y for the value axis, x for the day axis
+    label: str
+
+
+@dataclass(frozen=True)
+class SpendChart:
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    baseline: int = HEIGHT - BOTTOM
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 times a power of ten at or above value (axis top)."""
+    exponent = value.adjusted()
+    for step in (1, 2, 5, 10):
+        candidate = Decimal(step).scaleb(exponent)
+        if candidate >= value:
+            return candidate
+    return Decimal(10).scaleb(exponent)  # unreachable: 10 * 10**exponent > value
+
+
+def spend_chart(days: list[DaySpend]) -> SpendChart | None:
+    """None when nothing was spent: the page shows an empty state instead of a flat chart."""
+    peak = max((d.total for d in days), default=ZERO)
+    if peak <= ZERO:
+        return None
+    top = _nice_ceiling(peak)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / len(days)
+    gap = min(2.0, slot * 0.2)
+    bars = []
+    for index, day in enumerate(days):
+        height = float(day.total / top) * plot_h if day.total > ZERO else 0.0
+        bars.append(
+            Bar(
+                day=day.day,
+                total=day.total,
+                x=round(LEFT + index * slot + gap / 2, 2),
+                y=round(TOP + plot_h - height, 2),
+                width=round(slot - gap, 2),
+                height=round(height, 2),
+            )
+        )
+    # Quarters of the axis top need more than cents when a range spent under a few cents.
+    places = max(2, -top.adjusted() + 2)
+    y_ticks = [
+        Tick(value=top * k / 4, position=round(TOP + plot_h - plot_h * k / 4, 2), label=f"US${top * k / 4:,.{places}f}")
+        for k in range(5)
+    ]
+    every = max(1, -(-len(days) // MAX_X_LABELS))  # ceiling division
+    x_ticks = [
+        Tick(value=ZERO, position=round(LEFT + index * slot + slot / 2, 2), label=day.day.strftime("%d %b"))
+        for index, day in enumerate(days)
+        if index % every == 0
+    ]
+    return SpendChart(bars=bars, y_ticks=y_ticks, x_ticks=x_ticks)
