@@ -189,7 +189,7 @@ class StripeStandIn:
 
     def _new(self, prefix: str, object_type: str, **fields: object) -> dict:
         obj = {"id": f"{prefix}_{secrets.token_hex(12)}", "object": object_type, "created": int(time.time())}
-        obj.update(livemode=False, metadata={}, **fields)
+        obj.update({"livemode": False, "metadata": {}, **fields})
         self.objects[obj["id"]] = obj
         return obj
 
@@ -332,12 +332,20 @@ class StripeStandIn:
                 return 404, [("Content-Type", "text/plain")], b"No such checkout session."
             if method == "POST" and session["status"] == "open":
                 number = parse_qs(body).get("card_number", [""])[0].replace(" ", "")
-                error = self._checkout_pay(session, number)
+                error = self.pay(session_id, number)
                 if error is None:
                     target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
                     return 303, [("Location", target)], b""
                 return 200, [("Content-Type", "text/html; charset=utf-8")], _page(session, error)
             return 200, [("Content-Type", "text/html; charset=utf-8")], _page(session, None)
+
+    def pay(self, session_id: str, number: str) -> str | None:
+        """What the hosted page does when a person submits a card; None on success, else the error."""
+        with self.lock:
+            session = self.objects[session_id]
+            if session["status"] != "open":
+                return "This checkout session is no longer open."
+            return self._checkout_pay(session, number)
 
     def _checkout_pay(self, session: dict, number: str) -> str | None:
         if number not in CARDS:
