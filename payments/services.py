@@ -325,13 +325,16 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
         rule = AutoTopUpRule.objects.select_for_update().filter(wallet_id=wallet_id, enabled=True).first()
         if rule is None:
             return None
+        attempts = TopUp.objects.filter(wallet_id=wallet_id, kind=TopUp.Kind.AUTO)
+        # Pending first, balance second: a pending top-up can only turn into a credit
+        # while we hold the lock, and a credit commits with its balance, so reading in
+        # this order never sees "not pending" together with the balance from before it.
+        if attempts.filter(status=TopUp.Status.PENDING).exists():
+            return None
         wallet = Wallet.objects.get(pk=wallet_id)
         if wallet.balance >= rule.threshold:
             return None
         if not StripeCustomer.objects.filter(workspace_id=wallet.workspace_id).exclude(payment_method_id=""):
-            return None
-        attempts = TopUp.objects.filter(wallet_id=wallet_id, kind=TopUp.Kind.AUTO)
-        if attempts.filter(status=TopUp.Status.PENDING).exists():
             return None
         retry_after = now - timedelta(seconds=settings.AUTO_TOP_UP_RETRY_AFTER)
         if attempts.filter(status=TopUp.Status.FAILED, created_at__gte=retry_after).exists():

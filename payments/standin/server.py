@@ -282,7 +282,8 @@ class StripeStandIn:
             return _error(400, f"No such PaymentMethod: '{params.get('payment_method')}'", param="payment_method")
         intent, error = self._payment_intent(params, off_session=params.get("off_session") == "true")
         if error:
-            return _error(402, error["message"], kind="card_error", payment_intent=intent, **error)
+            extra = {k: v for k, v in error.items() if k != "message"}
+            return _error(402, error["message"], kind="card_error", payment_intent=intent, **extra)
         return 200, intent
 
     def _payment_method_detach(self, method_id: str) -> Response:
