@@ -29,6 +29,7 @@ from wallets.services import ledger_post
 
 logger = logging.getLogger(__name__)
 
+NEEDS_AUTHENTICATION = "The card needs authentication, which cannot happen off-session. Please top up manually."
 AMOUNT_RANGE_MESSAGE = f"A top-up is {format_usd(Decimal(TOP_UP_MIN))} to {format_usd(Decimal(TOP_UP_MAX))}."
 
 
@@ -103,8 +104,11 @@ def topup_checkout_start(*, wallet: Wallet, amount: object, user: AbstractBaseUs
     return session.url
 
 
-def _topup_for(*, stripe_field: str, stripe_id: str, metadata: dict, kind: str) -> TopUp:
-    topup = TopUp.objects.filter(**{stripe_field: stripe_id}).select_related("wallet__workspace").first()
+def _topup_matching(*, stripe_field: str, obj: dict, kind: str) -> TopUp:
+    """The top-up a Stripe object pays for, which must be the workspace's own customer's;
+    records the object's id on it if a crash lost it."""
+    metadata = obj.get("metadata") or {}
+    topup = TopUp.objects.filter(**{stripe_field: obj["id"]}).select_related("wallet__workspace").first()
     if topup is None and str(metadata.get("topup_id", "")).isdigit():
         # The Stripe call succeeded but its id was not saved yet (or a crash lost it).
         topup = (
@@ -113,14 +117,13 @@ def _topup_for(*, stripe_field: str, stripe_id: str, metadata: dict, kind: str) 
             .first()
         )
     if topup is None:
-        raise PaymentRefused(f"no top-up matches {stripe_id}")
-    return topup
-
-
-def _check_customer(*, workspace: Workspace, customer_id: str | None) -> None:
+        raise PaymentRefused(f"no top-up matches {obj['id']}")
+    workspace = topup.wallet.workspace
     own = StripeCustomer.objects.filter(workspace=workspace).values_list("stripe_id", flat=True).first()
-    if not customer_id or customer_id != own:
-        raise PaymentRefused(f"{customer_id} is not the Stripe customer of workspace {workspace.slug}")
+    if not obj.get("customer") or obj["customer"] != own:
+        raise PaymentRefused(f"{obj.get('customer')} is not the Stripe customer of workspace {workspace.slug}")
+    TopUp.objects.filter(pk=topup.pk, **{f"{stripe_field}__isnull": True}).update(**{stripe_field: obj["id"]})
+    return topup
 
 
 def _topup_credit(*, topup_id: int, cents: int, currency: str, stripe_key: str) -> TopUp:
@@ -175,14 +178,7 @@ def checkout_session_settle(*, session: dict, card: dict | None = None) -> str:
     For a setup session, `card` is its payment method, fetched beforehand (saved_card_fetch)."""
     if session.get("mode") == "setup":
         return saved_card_apply(session=session, card=card)
-    topup = _topup_for(
-        stripe_field="checkout_session_id",
-        stripe_id=session["id"],
-        metadata=session.get("metadata") or {},
-        kind=TopUp.Kind.MANUAL,
-    )
-    _check_customer(workspace=topup.wallet.workspace, customer_id=session.get("customer"))
-    TopUp.objects.filter(pk=topup.pk, checkout_session_id__isnull=True).update(checkout_session_id=session["id"])
+    topup = _topup_matching(stripe_field="checkout_session_id", obj=session, kind=TopUp.Kind.MANUAL)
     if session.get("payment_status") == "paid":
         _topup_credit(
             topup_id=topup.id,
@@ -199,7 +195,7 @@ def checkout_session_settle(*, session: dict, card: dict | None = None) -> str:
 
 def checkout_session_failed(*, session: dict) -> str:
     """`checkout.session.async_payment_failed`: the delayed payment did not go through."""
-    topup = _topup_for(stripe_field="checkout_session_id", stripe_id=session["id"], metadata={}, kind=TopUp.Kind.MANUAL)
+    topup = _topup_matching(stripe_field="checkout_session_id", obj=session, kind=TopUp.Kind.MANUAL)
     _topup_close(topup_id=topup.id, status=TopUp.Status.FAILED, reason="The payment failed after checkout.")
     return f"failed top-up {topup.id}"
 
@@ -352,7 +348,7 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
 def _decline_reason(error: stripe.StripeError) -> str:
     code = getattr(error, "code", None)
     if code == "authentication_required":
-        return "The card needs authentication, which cannot happen off-session. Please top up manually."
+        return NEEDS_AUTHENTICATION
     message = getattr(error, "user_message", None) or str(error)
     decline_code = (getattr(error, "error", None) and error.error.decline_code) or code
     return f"{message} ({decline_code})" if decline_code else message
@@ -396,11 +392,7 @@ def payment_intent_settle(*, intent: dict) -> str:
     metadata = intent.get("metadata") or {}
     if "topup_id" not in metadata:
         return "not an auto top-up (Checkout payments settle through their session)"
-    topup = _topup_for(
-        stripe_field="payment_intent_id", stripe_id=intent["id"], metadata=metadata, kind=TopUp.Kind.AUTO
-    )
-    _check_customer(workspace=topup.wallet.workspace, customer_id=intent.get("customer"))
-    TopUp.objects.filter(pk=topup.pk, payment_intent_id__isnull=True).update(payment_intent_id=intent["id"])
+    topup = _topup_matching(stripe_field="payment_intent_id", obj=intent, kind=TopUp.Kind.AUTO)
     if intent.get("status") == "succeeded":
         _topup_credit(
             topup_id=topup.id,
@@ -412,7 +404,7 @@ def payment_intent_settle(*, intent: dict) -> str:
     error = intent.get("last_payment_error") or {}
     if intent.get("status") in ("requires_payment_method", "requires_action", "canceled"):
         if error.get("code") == "authentication_required" or intent["status"] == "requires_action":
-            reason = "The card needs authentication, which cannot happen off-session. Please top up manually."
+            reason = NEEDS_AUTHENTICATION
         else:
             reason = f"{error.get('message', 'The payment failed.')} ({error.get('decline_code') or error.get('code')})"
         _topup_close(topup_id=topup.id, status=TopUp.Status.FAILED, reason=reason)
