@@ -283,6 +283,10 @@ def saved_card_remove(*, workspace: Workspace) -> None:
 # --- auto top-up ---------------------------------------------------------------------
 
 
+def _has_saved_card(*, workspace_id: int) -> bool:
+    return StripeCustomer.objects.filter(workspace_id=workspace_id).exclude(payment_method_id="").exists()
+
+
 def auto_top_up_rule_save(
     *, wallet: Wallet, enabled: bool, threshold: object, amount: object, user: AbstractBaseUser | None
 ) -> AutoTopUpRule:
@@ -296,7 +300,7 @@ def auto_top_up_rule_save(
         raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
     if not threshold.is_finite() or threshold < 0 or threshold != threshold.quantize(CENT):
         raise PaymentError("The minimum balance is an amount in dollars and cents, zero or more.")
-    if enabled and not StripeCustomer.objects.filter(workspace_id=wallet.workspace_id).exclude(payment_method_id=""):
+    if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
         raise PaymentError("Save a card first: auto top-up charges your saved card.")
     rule, _ = AutoTopUpRule.objects.update_or_create(
         wallet=wallet,
@@ -330,7 +334,7 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
         wallet = Wallet.objects.get(pk=wallet_id)
         if wallet.balance >= rule.threshold:
             return None
-        if not StripeCustomer.objects.filter(workspace_id=wallet.workspace_id).exclude(payment_method_id=""):
+        if not _has_saved_card(workspace_id=wallet.workspace_id):
             return None
         retry_after = now - timedelta(seconds=settings.AUTO_TOP_UP_RETRY_AFTER)
         if attempts.filter(status=TopUp.Status.FAILED, created_at__gte=retry_after).exists():
