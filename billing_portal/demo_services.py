@@ -7,7 +7,11 @@ the foreground. Each entry maps a name to a callable that blocks while serving.
 import sys
 from collections.abc import Callable
 
-SERVICES: dict[str, Callable[[], None]] = {}
+from payments.standin.server import serve_from_settings
+
+SERVICES: dict[str, Callable[[], None]] = {
+    "stripe": serve_from_settings,  # the local Stripe stand-in at STRIPE_API_BASE
+}
 
 
 def main(argv: list[str]) -> None:

@@ -175,11 +175,21 @@ else:
 
 # --- stripe -------------------------------------------------------------------------
 # With no keys the portal talks to the local Stripe stand-in on 127.0.0.1.
-STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="" if PRODUCTION else "sk_test_standin")
+# Empty means api.stripe.com: real test keys in the environment talk to Stripe itself.
+STRIPE_API_BASE = env(
+    "STRIPE_API_BASE", default="http://127.0.0.1:8420" if STRIPE_SECRET_KEY == "sk_test_standin" else ""
+)
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="" if PRODUCTION else "whsec_standin")
 if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
     raise environ.ImproperlyConfigured("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set when PRODUCTION=true")
+
+# --- payments -----------------------------------------------------------------------
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
+# After a declined auto top-up, no new attempt on that wallet for this long.
+AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=3600)  # seconds
+AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=5)
+PAYMENTS_RECONCILE_WINDOW_HOURS = env.int("PAYMENTS_RECONCILE_WINDOW_HOURS", default=48)
 
 # --- email --------------------------------------------------------------------------
 EMAIL_BACKEND = env(

@@ -5,4 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("usage.api_urls")),
     path("", include("wallets.urls")),
+    path("", include("payments.urls")),
 ]

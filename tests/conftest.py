@@ -106,3 +106,16 @@ def page(chromium, live_server, request):
         browser_page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.fixture
+def stripe_standin(settings):
+    """The local Stripe stand-in on an ephemeral port, with the SDK pointed at it.
+    It records the events it would send (`.events`); give it a `webhook_url` to deliver them."""
+    from payments.standin.server import StripeStandIn
+
+    standin = StripeStandIn(secret_key=settings.STRIPE_SECRET_KEY, webhook_secret=settings.STRIPE_WEBHOOK_SECRET)
+    standin.start()
+    settings.STRIPE_API_BASE = standin.url
+    yield standin
+    standin.stop()

@@ -1,7 +1,7 @@
 from django.http import HttpRequest
 
 from wallets.models import Wallet
-from wallets.selectors import memberships_for_user, wallet_status, workspace_wallets
+from wallets.selectors import wallet_status
 
 
 def workspace_shell(request: HttpRequest) -> dict:
@@ -9,12 +9,12 @@ def workspace_shell(request: HttpRequest) -> dict:
     workspace = getattr(request, "workspace", None)
     if workspace is None or not request.user.is_authenticated:
         return {}
-    wallets = workspace_wallets(workspace=workspace)
+    wallets = request.wallets
     statuses = {kind: wallet_status(kind=kind, balance=wallet.balance) for kind, wallet in wallets.items()}
     return {
         "workspace": workspace,
         "membership": request.membership,
-        "memberships": memberships_for_user(user=request.user),
+        "memberships": request.memberships,
         "shell_wallet_status": statuses,
         "shell_whatsapp": statuses.get(Wallet.Kind.WHATSAPP),
         "shell_sms": statuses.get(Wallet.Kind.SMS),

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from wallets.selectors import membership_get
+from wallets.selectors import membership_pick, memberships_for_user, workspace_wallets
 
 View = Callable[..., HttpResponse]
 
@@ -19,18 +19,23 @@ def workspace_view(*, billing: bool = False) -> Callable[[View], View]:
 
     A workspace the user does not belong to is a 404 (its existence is not
     revealed); a billing page for a member without the billing permission is a 403.
-    Sets request.workspace and request.membership, and renders in the workspace's time zone.
+    Sets request.workspace, request.membership(s) and request.wallets, and renders in the workspace's time zone.
     """
 
     def decorator(view: View) -> View:
         @login_required
         @wraps(view)
         def wrapper(request: HttpRequest, workspace_slug: str, *args, **kwargs) -> HttpResponse:
-            membership = membership_get(user=request.user, workspace_slug=workspace_slug)
+            # One query gives both the workspace switcher and this membership.
+            memberships = list(memberships_for_user(user=request.user))
+            membership = membership_pick(memberships=memberships, workspace_slug=workspace_slug)
             if billing and not membership.has_billing_permission:
                 raise PermissionDenied("Billing permission required.")
+            request.memberships = memberships
             request.membership = membership
             request.workspace = membership.workspace
+            # Every workspace page shows both wallets' states in the shell.
+            request.wallets = workspace_wallets(workspace=membership.workspace)
             # Pages show dates in the workspace's time zone, not the server's.
             with timezone.override(ZoneInfo(membership.workspace.timezone)):
                 return view(request, *args, **kwargs)

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from wallets.models import Membership, Wallet, WalletTransaction, Workspace
+from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
 
 
@@ -50,18 +50,23 @@ def memberships_for_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     return Membership.objects.filter(user=user).select_related("workspace").order_by("workspace__name")
 
 
-def membership_get(*, user: AbstractBaseUser, workspace_slug: str) -> Membership:
-    """The user's membership of a workspace, or 404: another workspace's existence is not revealed."""
-    membership = (
-        Membership.objects.filter(user=user, workspace__slug=workspace_slug).select_related("workspace").first()
-    )
-    if membership is None:
-        raise Http404("No such workspace.")
-    return membership
+def membership_pick(*, memberships: list[Membership], workspace_slug: str) -> Membership:
+    """The membership of the named workspace among the user's, or 404: another
+    workspace's existence is not revealed."""
+    for membership in memberships:
+        if membership.workspace.slug == workspace_slug:
+            return membership
+    raise Http404("No such workspace.")
 
 
 def workspace_wallets(*, workspace: Workspace) -> dict[str, Wallet]:
-    return {wallet.kind: wallet for wallet in Wallet.objects.filter(workspace=workspace)}
+    """Both wallets, with their auto top-up rule (or its absence) loaded in the same query."""
+    wallets = {
+        wallet.kind: wallet for wallet in Wallet.objects.filter(workspace=workspace).select_related("auto_top_up")
+    }
+    for wallet in wallets.values():
+        wallet.workspace = workspace
+    return wallets
 
 
 def ledger_for_wallet(*, wallet: Wallet) -> QuerySet[WalletTransaction]:
@@ -117,3 +122,11 @@ def ledger_verify() -> LedgerReport:
         if balance != ledger_sum:
             report.problems.append(f"wallet {wallet_id}: cached balance {balance} != ledger sum {ledger_sum}")
     return report
+
+
+def auto_top_up_rule(*, wallet: Wallet) -> AutoTopUpRule | None:
+    """The wallet's rule; free when the wallet was loaded with select_related("auto_top_up")."""
+    try:
+        return wallet.auto_top_up
+    except AutoTopUpRule.DoesNotExist:
+        return None

@@ -1,8 +1,8 @@
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from usage.charts import spend_chart
@@ -20,7 +20,7 @@ from usage.selectors import (
 )
 from wallets.models import AutoTopUpRule, Wallet
 from wallets.permissions import workspace_view
-from wallets.selectors import ledger_for_wallet, memberships_for_user, wallet_status, workspace_wallets
+from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_for_user, wallet_status
 
 
 @login_required
@@ -45,7 +45,7 @@ def channels(request: HttpRequest) -> HttpResponse:
 
 @workspace_view(billing=True)
 def billing_overview(request: HttpRequest) -> HttpResponse:
-    wallets = workspace_wallets(workspace=request.workspace)
+    wallets = request.wallets
     cards = [
         {
             "wallet": wallet,
@@ -58,9 +58,9 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
 
 
 def _wallet(request: HttpRequest, kind: str) -> Wallet:
-    wallet = get_object_or_404(Wallet, workspace=request.workspace, kind=kind)
-    wallet.workspace = request.workspace  # already loaded by workspace_view; saves a query
-    return wallet
+    if kind not in request.wallets:
+        raise Http404("No such wallet.")
+    return request.wallets[kind]
 
 
 def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
@@ -104,7 +104,7 @@ def whatsapp_billing(request: HttpRequest) -> HttpResponse:
     context |= {
         "totals": wallet_totals(wallet=wallet),
         "categories": usage_by_category(wallet=wallet, filters=context["filters"]),
-        "auto_top_up": AutoTopUpRule.objects.filter(wallet=wallet).first(),
+        "auto_top_up": auto_top_up_rule(wallet=wallet),
         "auto_top_up_thresholds": AutoTopUpRule.WHATSAPP_THRESHOLDS,
         "nav": "whatsapp_billing",
     }

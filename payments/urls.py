@@ -1,0 +1,18 @@
+from django.urls import path
+
+from payments import views
+
+app_name = "payments"
+
+workspace = "w/<slug:workspace_slug>/payments/"
+urlpatterns = [
+    path("payments/stripe/webhook/", views.stripe_webhook, name="stripe_webhook"),
+    path(workspace + "<str:kind>/top-up/", views.topup_start, name="topup_start"),
+    path(workspace + "<str:kind>/auto-top-up/", views.auto_top_up_save, name="auto_top_up_save"),
+    path(workspace + "top-ups/<int:topup_id>/success/", views.topup_success, name="topup_success"),
+    path(workspace + "top-ups/<int:topup_id>/cancelled/", views.topup_cancelled, name="topup_cancelled"),
+    path(workspace + "top-ups/<int:topup_id>/status.json", views.topup_status, name="topup_status"),
+    path(workspace + "card/save/", views.card_save, name="card_save"),
+    path(workspace + "card/saved/", views.card_saved, name="card_saved"),
+    path(workspace + "card/remove/", views.card_remove, name="card_remove"),
+]

@@ -1,0 +1,185 @@
+import json
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from payments import services
+from payments.exceptions import PaymentError
+from payments.models import TopUp
+from payments.selectors import topup_for_workspace
+from payments.stripe_api import stripe_client
+from wallets.models import Wallet
+from wallets.money import format_usd
+from wallets.permissions import workspace_view
+
+logger = logging.getLogger(__name__)
+STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    """Back to the page that held the modal (only a path on this site), else the wallet overview."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("billing_overview", args=[request.workspace.slug])
+    return redirect(target)
+
+
+def _wallet(request: HttpRequest, kind: str) -> Wallet:
+    return get_object_or_404(Wallet, workspace=request.workspace, kind=kind)
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+@require_POST
+@workspace_view(billing=True)
+def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
+    wallet = _wallet(request, kind)
+    choice = request.POST.get("amount", "")
+    raw = request.POST.get("custom_amount", "") if choice == "custom" else choice
+    try:
+        checkout_url = services.topup_checkout_start(
+            wallet=wallet, amount=raw, user=request.user, base_url=_base_url(request)
+        )
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+        return _back(request)
+    return redirect(checkout_url)
+
+
+@require_POST
+@workspace_view(billing=True)
+def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
+    wallet = _wallet(request, kind)
+    enabled = request.POST.get("enabled") == "on"
+    try:
+        services.auto_top_up_rule_save(
+            wallet=wallet,
+            enabled=enabled,
+            threshold=request.POST.get("threshold", ""),
+            amount=request.POST.get("auto_amount", ""),
+            user=request.user,
+        )
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"Auto top-up {'on' if enabled else 'off'} for the {wallet.get_kind_display()} wallet."
+        )
+    return _back(request)
+
+
+@require_POST
+@workspace_view(billing=True)
+def card_save(request: HttpRequest) -> HttpResponse:
+    try:
+        return redirect(services.saved_card_checkout_start(workspace=request.workspace, base_url=_base_url(request)))
+    except stripe.StripeError:
+        logger.exception("Could not start a setup session")
+        messages.error(request, STRIPE_DOWN)
+        return _back(request)
+
+
+@require_GET
+@workspace_view(billing=True)
+def card_saved(request: HttpRequest) -> HttpResponse:
+    try:
+        services.saved_card_sync(session_id=request.GET.get("session_id", ""))
+    except (stripe.StripeError, services.PaymentRefused):
+        logger.exception("Could not confirm the saved card")
+        messages.error(request, "We could not confirm the card with Stripe. It will appear once Stripe confirms it.")
+    else:
+        messages.success(request, "Card saved.")
+    return redirect("billing_overview", workspace_slug=request.workspace.slug)
+
+
+@require_POST
+@workspace_view(billing=True)
+def card_remove(request: HttpRequest) -> HttpResponse:
+    try:
+        services.saved_card_remove(workspace=request.workspace)
+    except PaymentError as exc:
+        messages.error(request, str(exc))
+    except stripe.StripeError:
+        logger.exception("Could not detach the card")
+        messages.error(request, STRIPE_DOWN)
+    else:
+        messages.success(request, "Card removed; auto top-up is off until you save a new card.")
+    return _back(request)
+
+
+def _topup(request: HttpRequest, topup_id: int) -> TopUp:
+    topup = topup_for_workspace(workspace_id=request.workspace.id, topup_id=topup_id)
+    if topup is None:
+        raise Http404("No such top-up.")
+    return topup
+
+
+@require_GET
+@workspace_view(billing=True)
+def topup_success(request: HttpRequest, topup_id: int) -> HttpResponse:
+    topup = _topup(request, topup_id)
+    try:
+        topup = services.topup_session_sync(topup=topup)
+    except stripe.StripeError:
+        logger.exception("Success page could not fetch session %s", topup.checkout_session_id)
+    topup.wallet.refresh_from_db(fields=["balance"])
+    return render(request, "payments/topup_success.html", {"topup": topup, "nav": "billing"})
+
+
+@require_GET
+@workspace_view(billing=True)
+def topup_cancelled(request: HttpRequest, topup_id: int) -> HttpResponse:
+    return render(request, "payments/topup_cancelled.html", {"topup": _topup(request, topup_id), "nav": "billing"})
+
+
+@require_GET
+@workspace_view(billing=True)
+def topup_status(request: HttpRequest, topup_id: int) -> JsonResponse:
+    """Polled by the success page until the credit lands."""
+    topup = _topup(request, topup_id)
+    balance = Wallet.objects.values_list("balance", flat=True).get(pk=topup.wallet_id)
+    return JsonResponse(
+        {
+            "status": topup.status,
+            "amount_paid": str(topup.amount_paid) if topup.amount_paid is not None else None,
+            "balance": str(balance),
+            "balance_display": format_usd(balance),
+        }
+    )
+
+
+@csrf_exempt  # Stripe cannot send our CSRF token; the signature authenticates instead.
+@transaction.non_atomic_requests
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify, store, then process. A bad signature writes nothing; a processing error is
+    recorded and answered with 500 so that Stripe retries the delivery later."""
+    try:
+        stripe_client().construct_event(
+            request.body,
+            request.headers.get("Stripe-Signature"),
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
+        )
+        event = json.loads(request.body)
+    except (ValueError, stripe.SignatureVerificationError):
+        return HttpResponseBadRequest("Invalid payload or signature.")
+    stored = services.stripe_event_store(event=event)
+    try:
+        outcome = services.stripe_event_process(event_id=stored.id)
+    except Exception as exc:
+        logger.exception("Stripe event %s failed", stored.stripe_id)
+        services.stripe_event_fail(event_id=stored.id, error=f"{type(exc).__name__}: {exc}")
+        return JsonResponse({"received": True, "error": "processing failed; retry later"}, status=500)
+    return JsonResponse({"received": True, "outcome": outcome})
