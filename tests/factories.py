@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
+import factory.random
 from django.contrib.auth import get_user_model
 
-from usage.models import Channel, PhoneNumber, UsageRecord
+from usage.models import Channel, NumberPrice, PhoneNumber, PriceList, UsageRecord
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
 
@@ -117,3 +118,20 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
     carrier_fee = Decimal("0.003000")
     total = factory.LazyAttribute(lambda o: o.cost + o.carrier_fee)
     occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+
+class PriceListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceList
+
+    name = factory.Sequence(lambda n: f"Price list {n}")
+    effective_from = factory.LazyFunction(lambda: datetime(2020, 1, 1, tzinfo=UTC))
+
+
+class NumberPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberPrice
+
+    price_list = factory.SubFactory(PriceListFactory)
+    country = "US"
+    monthly_fee = Decimal("1.150000")
