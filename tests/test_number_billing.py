@@ -291,9 +291,9 @@ def test_a_balance_exactly_equal_to_the_fee_pays_it_leaves_zero_and_suspends_sms
 
 
 def test_a_purchase_the_balance_cannot_cover_is_refused_and_writes_nothing(workspace, owner, sms_wallet):
-    fund(sms_wallet, "1.149999")
+    fund(sms_wallet, "1.00")
     channel = ChannelFactory(workspace=workspace, kind="sms")
-    with pytest.raises(NumberPurchaseRefused, match=r"balance \(US\$1.15\) does not cover the first monthly fee"):
+    with pytest.raises(NumberPurchaseRefused, match=r"\(US\$1.00\) does not cover the first monthly fee of US\$1.15"):
         phone_number_purchase(workspace=workspace, channel_id=channel.id, number="+14155550100", country="US")
     assert PhoneNumber.objects.count() == 0
     assert NumberFeeCharge.objects.count() == 0

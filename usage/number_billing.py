@@ -71,7 +71,9 @@ def _sms_wallet_id(*, workspace_id: int) -> int:
     return Wallet.objects.values_list("id", flat=True).get(workspace_id=workspace_id, kind=Wallet.Kind.SMS)
 
 
-def _fee_post(*, number: PhoneNumber, period_start: date, reference_kind: str) -> WalletTransaction:
+def _fee_post(
+    *, number: PhoneNumber, period_start: date, reference_kind: str, created_by: AbstractBaseUser | None = None
+) -> WalletTransaction:
     """Post one period's fee; raises InsufficientBalance (and posts nothing) if the balance can't cover it."""
     return ledger_post(
         wallet_id=_sms_wallet_id(workspace_id=number.channel.workspace_id),
@@ -81,6 +83,7 @@ def _fee_post(*, number: PhoneNumber, period_start: date, reference_kind: str) -
         reference=f"number:{number.id}:{period_start.isoformat()}",
         memo=f"Monthly fee for {number.number} ({reference_kind})",
         require_funds=True,
+        created_by=created_by,
     ).transaction
 
 
@@ -89,6 +92,58 @@ def _locked_number(number_id: int) -> PhoneNumber:
 
 
 # --- purchase -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NumberPurchaseQuote:
+    """What buying a number will cost, shown to the admin before they confirm."""
+
+    channel: Channel
+    number: str
+    country: str
+    fee: Decimal
+    balance: Decimal
+
+    @property
+    def balance_after(self) -> Decimal:
+        return self.balance - self.fee
+
+
+def _short_balance_message(*, balance: Decimal, fee: Decimal) -> str:
+    return (
+        f"Your SMS balance ({format_usd(balance)}) does not cover the first monthly fee of "
+        f"{format_usd(fee)}. Top up the SMS wallet, then buy the number."
+    )
+
+
+def phone_number_purchase_quote(
+    *, workspace: Workspace, channel_id: int, number: str, country: str, now: datetime | None = None
+) -> NumberPurchaseQuote:
+    """Check a purchase and price it (first fee charged now), or refuse it with a message for the admin."""
+    now = now or timezone.now()
+    number = number.strip()
+    country = country.strip().upper()
+    try:
+        E164_VALIDATOR(number)
+    except ValidationError as exc:
+        raise NumberPurchaseRefused(exc.messages[0]) from exc
+    if len(country) != 2 or not country.isalpha():
+        raise NumberPurchaseRefused("Enter the country as a two-letter ISO code, e.g. US.")
+    channel = Channel.objects.filter(pk=channel_id, workspace=workspace, kind=Channel.Kind.SMS).first()
+    if channel is None:
+        raise NumberPurchaseRefused("Choose one of this workspace's SMS channels.")
+    if PhoneNumber.objects.filter(number=number).exclude(status=Status.RELEASED).exists():
+        raise NumberPurchaseRefused(f"{number} is already held by a channel.")
+    try:
+        fee = number_monthly_fee(country=country, at=now)
+    except (NoPrice, NoPriceList) as exc:
+        raise NumberPurchaseRefused(f"Numbers in {country} are not for sale: there is no price for them.") from exc
+    if fee <= ZERO:
+        raise NumberPurchaseRefused("This number has no monthly fee configured; ask finance to price it first.")
+    balance = Wallet.objects.get(workspace=workspace, kind=Wallet.Kind.SMS).balance
+    if balance < fee:
+        raise NumberPurchaseRefused(_short_balance_message(balance=balance, fee=fee))
+    return NumberPurchaseQuote(channel=channel, number=number, country=country, fee=fee, balance=balance)
 
 
 def phone_number_purchase(
@@ -107,42 +162,28 @@ def phone_number_purchase(
     purchase is refused so nobody pays a fee they did not see.
     """
     now = now or timezone.now()
-    number = number.strip()
-    country = country.strip().upper()
-    try:
-        E164_VALIDATOR(number)
-    except ValidationError as exc:
-        raise NumberPurchaseRefused(exc.messages[0]) from exc
-    if len(country) != 2 or not country.isalpha():
-        raise NumberPurchaseRefused("Enter the country as a two-letter ISO code, e.g. US.")
-    channel = Channel.objects.filter(pk=channel_id, workspace=workspace, kind=Channel.Kind.SMS).first()
-    if channel is None:
-        raise NumberPurchaseRefused("Choose one of this workspace's SMS channels.")
-    try:
-        fee = number_monthly_fee(country=country, at=now)
-    except (NoPrice, NoPriceList) as exc:
-        raise NumberPurchaseRefused(f"Numbers in {country} are not for sale: there is no price for them.") from exc
+    quote = phone_number_purchase_quote(
+        workspace=workspace, channel_id=channel_id, number=number, country=country, now=now
+    )
+    fee = quote.fee
     if expected_fee is not None and fee != expected_fee:
         raise NumberPurchaseRefused(
             f"The monthly fee changed to {format_usd(fee)} since it was shown. Review it and confirm again."
         )
-    if fee <= ZERO:
-        raise NumberPurchaseRefused("This number has no monthly fee configured; ask finance to price it first.")
 
     try:
         with transaction.atomic():
             phone = PhoneNumber.objects.create(
-                channel=channel, number=number, country=country, monthly_fee=fee, purchased_at=now
+                channel=quote.channel, number=quote.number, country=quote.country, monthly_fee=fee, purchased_at=now
             )
             period_start = billing_anchor(phone)
             try:
-                posting = _fee_post(number=phone, period_start=period_start, reference_kind="first month")
-            except InsufficientBalance as exc:
+                posting = _fee_post(
+                    number=phone, period_start=period_start, reference_kind="first month", created_by=created_by
+                )
+            except InsufficientBalance as exc:  # spent by something else since the quote
                 balance = Wallet.objects.get(workspace=workspace, kind=Wallet.Kind.SMS).balance
-                raise NumberPurchaseRefused(
-                    f"Your SMS balance ({format_usd(balance)}) does not cover the first monthly fee of "
-                    f"{format_usd(fee)}. Top up the SMS wallet, then buy the number."
-                ) from exc
+                raise NumberPurchaseRefused(_short_balance_message(balance=balance, fee=fee)) from exc
             NumberFeeCharge.objects.create(
                 phone_number=phone,
                 period_start=period_start,
@@ -152,8 +193,8 @@ def phone_number_purchase(
                 posting=posting,
                 settled_at=now,
             )
-    except IntegrityError as exc:
-        raise NumberPurchaseRefused(f"{number} is already held by a channel.") from exc
+    except IntegrityError as exc:  # bought by someone else since the quote
+        raise NumberPurchaseRefused(f"{quote.number} is already held by a channel.") from exc
     return phone
 
 
