@@ -1,0 +1,43 @@
+"""The SMS card shows each number's billing state and a live countdown to a scheduled release."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from tests.browser import browser_login
+from tests.factories import ChannelFactory, PhoneNumberFactory, fund, wallet_of
+from usage.models import NumberFeeCharge
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_sms_card_shows_the_release_banner_and_a_live_countdown(page, owner, workspace):
+    fund(wallet_of(workspace, "sms"), "0.50", key="short")
+    channel = ChannelFactory(workspace=workspace, kind="sms")
+    today = timezone.now().date()
+    PhoneNumberFactory(channel=channel, number="+14155550111", monthly_fee=Decimal("2.00"))
+    doomed = PhoneNumberFactory(
+        channel=channel, number="+14155550100", status="release_scheduled", release_scheduled_for=today + timedelta(10)
+    )
+    for months_ago in (2, 1):
+        start = today - timedelta(days=30 * months_ago)
+        NumberFeeCharge.objects.create(
+            phone_number=doomed, period_start=start, period_end=start + timedelta(29), amount="1.15", status="unpaid"
+        )
+
+    browser_login(page, "owner")
+    page.get_by_role("link", name="Wallet", exact=True).click()
+
+    sms_card = page.locator("[data-wallet=sms]")
+    banner = sms_card.locator("[data-banner=number-release]")
+    assert "+14155550100 will be released on" in banner.inner_text()
+    assert "10 days left" in banner.inner_text()
+    assert "2 monthly fees unpaid (US$2.30)" in banner.inner_text()
+    countdown = sms_card.locator("tr[data-number='+14155550100'] .countdown")
+    page.wait_for_function("document.querySelector('.countdown').textContent.includes('d ')")
+    assert re.fullmatch(r"in (9|10)d \d+h \d+m", countdown.inner_text())
+    assert sms_card.locator("tr[data-number='+14155550111'] td.num").first.inner_text() == "US$2.00"
+    assert sms_card.get_by_role("link", name="Buy a number").is_visible()
