@@ -147,16 +147,6 @@ def test_a_top_up_covering_one_period_pays_the_oldest_and_still_cancels_the_rele
     assert sms_wallet.balance == Decimal("0.850000")
 
 
-def test_a_debit_adjustment_pays_nothing(workspace, owner, sms_wallet, run, credit):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
-    credit(sms_wallet, "5.00", noon(2026, 8, 1))
-    credit(sms_wallet, "-5.00", noon(2026, 8, 2), kind="adjustment")
-    run(noon(2026, 8, 15))
-    credit(sms_wallet, "-0.50", noon(2026, 8, 16), kind="refund")
-    assert charges(number)[-1] == (date(2026, 8, 15), "unpaid")
-
-
 @pytest.mark.parametrize(
     ("anchor", "months", "expected"),
     [
@@ -329,3 +319,22 @@ def test_a_held_number_or_another_workspace_channel_cannot_be_bought(workspace, 
         phone_number_purchase(workspace=workspace, channel_id=foreign.id, number="+14155550199", country="US")
     sms_wallet.refresh_from_db()
     assert sms_wallet.balance == Decimal("8.850000")
+
+
+def test_a_credit_to_the_whatsapp_wallet_pays_no_number_fee(workspace, owner, sms_wallet, run, credit):
+    fund(sms_wallet, "1.15")
+    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+    run(noon(2026, 8, 15))
+    credit(wallet_of(workspace, Wallet.Kind.WHATSAPP), "50.00", noon(2026, 8, 16))
+    assert charges(number)[-1] == (date(2026, 8, 15), "unpaid")
+
+
+def test_beat_runs_both_number_tasks_every_hour():
+    from billing_portal.beat import BEAT_SCHEDULE
+    from billing_portal.celery import app
+
+    entries = {entry["task"]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
+    assert {"usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"} <= set(entries)
+    for task_name in ("usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"):
+        assert task_name in app.tasks
+        assert entries[task_name].hour == set(range(24))
