@@ -116,3 +116,22 @@ def test_the_sms_card_lists_numbers_with_the_release_countdown(owner_client, wor
     assert "will be released on 14 Oct 2026</strong>\n    (24 days left): 2 monthly fees unpaid (US$2.30)" in body
     assert 'data-release-at="2026-10-14T00:00:00+00:00"' in body
     assert "in 24 days" in body
+
+
+def test_a_released_number_shows_its_written_off_fees_and_no_banner(owner_client, workspace, channel):
+    phone = PhoneNumberFactory(
+        channel=channel,
+        status="released",
+        release_scheduled_for=datetime(2026, 10, 14).date(),
+        released_at=datetime(2026, 10, 14, 4, tzinfo=UTC),
+    )
+    for start, end in (("2026-08-15", "2026-09-14"), ("2026-09-15", "2026-10-13")):
+        NumberFeeCharge.objects.create(
+            phone_number=phone, period_start=start, period_end=end, amount="1.15", status="written_off"
+        )
+    response = owner_client.get(reverse("billing_overview", args=[workspace.slug]))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "2 written off" in body
+    assert "Released 14 Oct 2026" in body
+    assert 'data-banner="number-release"' not in body

@@ -95,7 +95,7 @@ def number_billing_rows(*, workspace: Workspace, now: datetime) -> list[NumberBi
                 written_off_periods=number.written_off_periods,
                 release_date=release_date,
                 release_at=release_starts_at(release_day=release_date, workspace=workspace) if release_date else None,
-                days_left=(release_date - today).days if release_date else None,
+                days_left=max((release_date - today).days, 0) if release_date else None,
             )
         )
     return rows
