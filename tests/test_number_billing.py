@@ -54,6 +54,13 @@ def buy(workspace, *, at: datetime, number: str = "+14155550100") -> PhoneNumber
         return phone_number_purchase(workspace=workspace, channel_id=channel.id, number=number, country="US")
 
 
+@pytest.fixture
+def number(workspace, sms_wallet) -> PhoneNumber:
+    """The reference example's number: bought 15 Jul with exactly its first fee, leaving US$0."""
+    fund(sms_wallet, "1.15")
+    return buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+
+
 def noon(year: int, month: int, day: int) -> datetime:
     return datetime(year, month, day, 12, tzinfo=UTC)
 
@@ -63,10 +70,8 @@ def charges(number: PhoneNumber) -> list[tuple[date, str]]:
 
 
 def test_reference_example_day_by_day_unpaid_twice_then_released_on_14_october_and_never_billed_again(
-    workspace, owner, sms_wallet, run
+    workspace, owner, sms_wallet, run, number
 ):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
     sms_wallet.refresh_from_db()
     assert sms_wallet.balance == Decimal("0")
     assert charges(number) == [(date(2026, 7, 15), "charged")]
@@ -104,9 +109,9 @@ def test_reference_example_day_by_day_unpaid_twice_then_released_on_14_october_a
     assert sms_wallet.balance == Decimal("0")
 
 
-def test_a_top_up_on_20_september_pays_both_periods_and_cancels_the_release(workspace, owner, sms_wallet, run, credit):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+def test_a_top_up_on_20_september_pays_both_periods_and_cancels_the_release(
+    workspace, owner, sms_wallet, run, credit, number
+):
     run(noon(2026, 8, 15))
     run(noon(2026, 9, 15))
     number.refresh_from_db()
@@ -131,10 +136,8 @@ def test_a_top_up_on_20_september_pays_both_periods_and_cancels_the_release(work
 
 
 def test_a_top_up_covering_one_period_pays_the_oldest_and_still_cancels_the_release(
-    workspace, owner, sms_wallet, run, credit
+    workspace, owner, sms_wallet, run, credit, number
 ):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
     run(noon(2026, 8, 15))
     run(noon(2026, 9, 15))
 
@@ -242,9 +245,7 @@ def test_after_a_40_day_gap_one_run_bills_every_missed_period_once_in_date_order
     assert WalletTransaction.objects.filter(wallet=sms_wallet, kind="number_fee").count() == 2
 
 
-def test_catch_up_schedules_and_performs_a_release_that_fell_due_in_the_gap(workspace, owner, sms_wallet, run):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+def test_catch_up_schedules_and_performs_a_release_that_fell_due_in_the_gap(workspace, owner, sms_wallet, run, number):
     run(noon(2026, 8, 15))
     run(noon(2026, 9, 5) + timedelta(days=40))  # 15 Oct: the 15 Sep period, the release on 14 Oct, no Oct fee
 
@@ -291,18 +292,18 @@ def test_a_purchase_the_balance_cannot_cover_is_refused_and_writes_nothing(works
 
 
 @pytest.mark.parametrize(
-    ("number", "country", "message"),
+    ("raw_number", "country", "message"),
     [
         ("4155550100", "US", "E.164"),
         ("+14155550100", "USA", "two-letter"),
         ("+14155550100", "FR", "no price"),
     ],
 )
-def test_a_purchase_with_bad_input_is_refused_and_writes_nothing(workspace, sms_wallet, number, country, message):
+def test_a_purchase_with_bad_input_is_refused_and_writes_nothing(workspace, sms_wallet, raw_number, country, message):
     fund(sms_wallet, "10")
     channel = ChannelFactory(workspace=workspace, kind="sms")
     with pytest.raises(NumberPurchaseRefused, match=message):
-        phone_number_purchase(workspace=workspace, channel_id=channel.id, number=number, country=country)
+        phone_number_purchase(workspace=workspace, channel_id=channel.id, number=raw_number, country=country)
     assert PhoneNumber.objects.count() == 0
     sms_wallet.refresh_from_db()
     assert sms_wallet.balance == Decimal("10")
@@ -321,9 +322,7 @@ def test_a_held_number_or_another_workspace_channel_cannot_be_bought(workspace, 
     assert sms_wallet.balance == Decimal("8.850000")
 
 
-def test_a_credit_to_the_whatsapp_wallet_pays_no_number_fee(workspace, owner, sms_wallet, run, credit):
-    fund(sms_wallet, "1.15")
-    number = buy(workspace, at=datetime(2026, 7, 15, 10, tzinfo=UTC))
+def test_a_credit_to_the_whatsapp_wallet_pays_no_number_fee(workspace, owner, sms_wallet, run, credit, number):
     run(noon(2026, 8, 15))
     credit(wallet_of(workspace, Wallet.Kind.WHATSAPP), "50.00", noon(2026, 8, 16))
     assert charges(number)[-1] == (date(2026, 8, 15), "unpaid")
