@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from tests.browser import browser_login
-from tests.factories import ChannelFactory, PhoneNumberFactory, fund, wallet_of
+from tests.conftest import ARTIFACTS
+from tests.factories import ChannelFactory, NumberPriceFactory, PhoneNumberFactory, fund, wallet_of
 from usage.models import NumberFeeCharge
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -41,3 +42,23 @@ def test_the_sms_card_shows_the_release_banner_and_a_live_countdown(page, owner,
     assert re.fullmatch(r"in (9|10)d \d+h \d+m", countdown.inner_text())
     assert sms_card.locator("tr[data-number='+14155550111'] td.num").first.inner_text() == "US$2.00"
     assert sms_card.get_by_role("link", name="Buy a number").is_visible()
+
+
+def test_an_admin_sees_the_fee_then_buys_a_number(page, owner, workspace):
+    NumberPriceFactory(country="US", monthly_fee=Decimal("1.15"))
+    ChannelFactory(workspace=workspace, kind="sms", display_name="Acme SMS")
+    fund(wallet_of(workspace, "sms"), "10.00", key="seed")
+    browser_login(page, "owner")
+    page.get_by_role("link", name="Wallet", exact=True).click()
+    page.get_by_role("link", name="Buy a number").click()
+
+    page.get_by_label("Phone number (E.164)").fill("+14155550123")
+    page.get_by_label("Country (ISO code)").fill("US")
+    page.get_by_role("button", name="See the monthly fee").click()
+    assert page.locator("[data-fee]").inner_text() == "US$1.15"
+    page.screenshot(path=str(ARTIFACTS / "number_purchase_review.png"), full_page=True)
+    page.get_by_role("button", name="Buy and pay US$1.15").click()
+
+    assert "+14155550123 is yours" in page.locator(".message-success").inner_text()
+    assert page.locator("[data-wallet=sms] .balance").inner_text() == "US$8.85"
+    assert page.locator("tr[data-number='+14155550123']").is_visible()
