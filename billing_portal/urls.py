@@ -6,4 +6,5 @@ urlpatterns = [
     path("api/", include("usage.api_urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
+    path("", include("usage.number_urls")),
 ]

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
+import factory.random
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from usage.models import Channel, PhoneNumber, UsageRecord
+from usage.models import Channel, NumberPrice, PhoneNumber, PriceList, UsageRecord
 from usage.services import api_key_create
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
@@ -153,3 +154,20 @@ def usage_charge(record: UsageRecord) -> None:
             )
             setattr(record, field, posting.transaction)
     record.save(update_fields=["posting", "carrier_posting"])
+
+
+class PriceListFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceList
+
+    name = factory.Sequence(lambda n: f"Price list {n}")
+    effective_from = factory.LazyFunction(lambda: datetime(2020, 1, 1, tzinfo=UTC))
+
+
+class NumberPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NumberPrice
+
+    price_list = factory.SubFactory(PriceListFactory)
+    country = "US"
+    monthly_fee = Decimal("1.150000")

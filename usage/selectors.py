@@ -182,10 +182,6 @@ def wallet_channels(*, wallet: Wallet) -> QuerySet[Channel]:
     return channels.exclude(kind=Channel.Kind.SMS)
 
 
-def wallet_numbers(*, wallet: Wallet) -> QuerySet[PhoneNumber]:
-    return PhoneNumber.objects.filter(channel__in=wallet_channels(wallet=wallet)).select_related("channel")
-
-
 @dataclass
 class UsageFilters:
     """A validated reading of the query string. `errors` says what was ignored and why."""

@@ -14,7 +14,6 @@ from usage.selectors import (
     usage_summary,
     usage_table,
     wallet_channels,
-    wallet_numbers,
     wallet_runway,
     wallet_totals,
 )
@@ -93,7 +92,7 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
 def sms_wallet(request: HttpRequest) -> HttpResponse:
     wallet = _wallet(request, Wallet.Kind.SMS)
     context = _usage_context(request, wallet)
-    context |= {"runway": wallet_runway(wallet=wallet), "numbers": wallet_numbers(wallet=wallet), "nav": "sms_wallet"}
+    context |= {"runway": wallet_runway(wallet=wallet), "nav": "sms_wallet"}
     return render(request, "wallets/sms_wallet.html", context)
 
 

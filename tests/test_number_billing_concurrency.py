@@ -1,0 +1,54 @@
+"""Two workers running the billing task at the same moment, on the real PostgreSQL.
+
+transaction=True: each thread has its own connection and really commits, so the
+number row locks and the unique (number, period_start) key are what keep a
+period from being charged twice.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connections
+
+from tests.factories import ChannelFactory, PhoneNumberFactory, WorkspaceFactory, fund, wallet_of
+from usage.models import NumberFeeCharge
+from usage.tasks import bill_number_fees
+from wallets.models import WalletTransaction
+from wallets.selectors import ledger_verify
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WORKERS = 4
+
+
+def test_concurrent_billing_runs_on_the_same_day_charge_each_period_once():
+    workspace = WorkspaceFactory()
+    wallet = wallet_of(workspace, "sms")
+    channel = ChannelFactory(workspace=workspace)
+    numbers = PhoneNumberFactory.create_batch(6, channel=channel, monthly_fee=Decimal("1.150000"))
+    # Enough for four of the six 15 Aug fees: two periods must end up unpaid, none charged twice.
+    fund(wallet, "4.60")
+    start = threading.Barrier(WORKERS)
+
+    def worker(_: int) -> int:
+        try:
+            start.wait(10)
+            return bill_number_fees()
+        finally:
+            connections.close_all()
+
+    with time_machine.travel(datetime(2026, 8, 15, 12, tzinfo=UTC), tick=False):
+        with ThreadPoolExecutor(WORKERS) as pool:
+            list(pool.map(worker, range(WORKERS)))
+
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("0")
+    assert NumberFeeCharge.objects.filter(phone_number__in=numbers).count() == 6
+    assert NumberFeeCharge.objects.filter(status="charged").count() == 4
+    assert NumberFeeCharge.objects.filter(status="unpaid").count() == 2
+    assert WalletTransaction.objects.filter(wallet=wallet, kind="number_fee").count() == 4
+    assert ledger_verify().problems == []

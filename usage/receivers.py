@@ -1,0 +1,25 @@
+"""Signal receivers of the usage app, connected in UsageConfig.ready."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from wallets.models import Wallet, WalletTransaction
+from wallets.signals import posting_committed
+
+CREDIT_KINDS = (WalletTransaction.Kind.TOP_UP, WalletTransaction.Kind.AUTO_TOP_UP, WalletTransaction.Kind.ADJUSTMENT)
+
+
+@receiver(posting_committed, dispatch_uid="usage.settle_number_fees_after_credit")
+def settle_number_fees_after_credit(
+    sender, posting: WalletTransaction, wallet_id: int, balance: Decimal, **kwargs
+) -> None:
+    """A credit to an SMS wallet may pay unpaid number fees: queue the (idempotent) settle task."""
+    if posting.kind not in CREDIT_KINDS or posting.amount <= 0:
+        return
+    if not Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.SMS).exists():
+        return
+    from usage.tasks import settle_number_fees
+
+    transaction.on_commit(lambda: settle_number_fees.delay(wallet_id))

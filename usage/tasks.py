@@ -1,0 +1,22 @@
+"""Celery tasks for number fees: thin callers of usage.number_billing, safe to repeat."""
+
+from celery import shared_task
+
+from usage.number_billing import number_fees_bill, number_fees_settle, number_releases_run
+
+
+@shared_task(acks_late=True)
+def bill_number_fees() -> int:
+    """Run hourly by beat so every time zone's midnight is caught; catches up after downtime."""
+    return len(number_fees_bill())
+
+
+@shared_task(acks_late=True)
+def release_due_numbers() -> int:
+    return len(number_releases_run())
+
+
+@shared_task(acks_late=True)
+def settle_number_fees(wallet_id: int) -> int:
+    """Queued after a credit to a wallet: pays its unpaid number fees oldest first."""
+    return len(number_fees_settle(wallet_id=wallet_id))
