@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -10,5 +11,5 @@ def test_the_api_docs_render_every_endpoint_without_any_outside_request(page, li
     page.goto("/api/docs/")
 
     for path in ("/api/v1/usage", "/api/v1/authorize", "/api/v1/estimate", "/api/v1/wallets"):
-        assert page.get_by_text(path, exact=True).first.is_visible()
+        expect(page.get_by_text(path, exact=True).first).to_be_visible()
     assert outside == []

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from tests.browser import browser_login
 from tests.conftest import ARTIFACTS
@@ -41,7 +42,7 @@ def test_the_sms_wallet_page_shows_the_release_banner_and_a_live_countdown(page,
     page.wait_for_function("document.querySelector('.countdown').textContent.includes('d ')")
     assert re.fullmatch(r"in (9|10)d \d+h \d+m", countdown.inner_text())
     assert numbers_section.locator("tr[data-number='+14155550111'] td.num").first.inner_text() == "US$2.00"
-    assert numbers_section.get_by_role("link", name="Buy a number").is_visible()
+    expect(numbers_section.get_by_role("link", name="Buy a number")).to_be_visible()
 
 
 def test_an_admin_sees_the_fee_then_buys_a_number(page, owner, workspace):
@@ -61,4 +62,4 @@ def test_an_admin_sees_the_fee_then_buys_a_number(page, owner, workspace):
 
     assert "+14155550123 is yours" in page.locator(".message-success").inner_text()
     assert page.locator("[data-wallet=sms] .balance").inner_text() == "US$8.85"
-    assert page.locator("tr[data-number='+14155550123']").is_visible()
+    expect(page.locator("tr[data-number='+14155550123']")).to_be_visible()

@@ -4,6 +4,7 @@ the test checkout page, and sees the credit land (or, with a declining card, not
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from payments.models import StripeEvent, TopUp
 from tests.browser import browser_login
@@ -44,7 +45,7 @@ def test_an_admin_tops_up_50_dollars_through_the_modal_and_checkout_and_sees_it_
     browser_login(page, "owner")
 
     _open_modal_and_confirm(page, "whatsapp", "US$50.00")
-    assert page.get_by_role("heading", name="Pay US$50.00").is_visible()
+    expect(page.get_by_role("heading", name="Pay US$50.00")).to_be_visible()
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     page.get_by_role("button", name="Pay US$50.00").click()
 
@@ -89,7 +90,7 @@ def test_without_javascript_the_modal_is_a_plain_form_that_still_works(
         browser_login(page, "owner")
         page.get_by_role("link", name="Wallet", exact=True).click()
         card = page.locator("#top-up")
-        assert card.get_by_text("Manual top-up: choose an amount").is_visible()
+        expect(card.get_by_text("Manual top-up: choose an amount")).to_be_visible()
         card.get_by_label("Custom", exact=True).check()
         card.get_by_label("Custom amount (US$20.00 to US$2,000.00)").fill("19.99")
         card.get_by_role("button", name="Confirm").first.click()

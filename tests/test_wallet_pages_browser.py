@@ -5,6 +5,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser import browser_login
 from tests.conftest import ARTIFACTS
@@ -40,11 +41,11 @@ def test_an_admin_reaches_the_sms_wallet_both_ways_filters_usage_and_downloads_t
     page.get_by_role("navigation", name="Main").get_by_role("link", name="SMS", exact=True).click()
     shot(page, "sms-channel")
     page.get_by_role("link", name="Manage wallet").click()
-    assert page.get_by_role("heading", name="SMS wallet", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="SMS wallet", exact=True)).to_be_visible()
     # Route 2: Settings > Plans and billings > Wallet.
     page.get_by_role("link", name="Overview", exact=True).click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Wallet", exact=True).click()
-    assert page.get_by_role("heading", name="SMS wallet", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="SMS wallet", exact=True)).to_be_visible()
     assert page.locator(".balance-card .balance").inner_text() == "US$13.76"
 
     filter_usage(page, start="2026-11-01", end="2026-11-30")
@@ -99,7 +100,7 @@ def test_the_admin_sees_each_banner_at_its_threshold(page, owner, workspace):
     assert "US$19.99, below US$20" in low.inner_text()
     assert page.locator("[data-banner=sms-suspended]").count() == 0
     low.get_by_role("link").click()
-    assert page.get_by_role("heading", name="WhatsApp billing").is_visible()
+    expect(page.get_by_role("heading", name="WhatsApp billing")).to_be_visible()
     shot(page, "whatsapp-billing-low")
 
     fund(whatsapp, "-20.00", key="wa-2")
@@ -114,7 +115,7 @@ def test_the_admin_sees_each_banner_at_its_threshold(page, owner, workspace):
     suspended = page.locator("[data-banner=sms-suspended]")
     assert "SMS and MMS suspended" in suspended.inner_text()
     suspended.get_by_role("link", name="Go to SMS wallet").click()
-    assert page.get_by_role("heading", name="SMS wallet", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="SMS wallet", exact=True)).to_be_visible()
     assert page.locator(".balance-card [data-state]").inner_text() == "Suspended"
     shot(page, "sms-wallet-suspended")
 
