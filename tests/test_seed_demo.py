@@ -42,3 +42,25 @@ def test_seed_demo_gives_one_healthy_one_low_and_one_empty_wallet():
     assert states[("globex", "whatsapp")] == WalletState.LOW
     assert states[("globex", "sms")] == WalletState.SUSPENDED
     assert Wallet.objects.get(workspace__slug="globex", kind="sms").balance == Decimal("0")
+
+
+def test_seed_demo_shows_paid_fees_and_a_release_countdown_whenever_it_is_first_run():
+    from django.utils import timezone
+
+    from usage.models import NumberFeeCharge
+
+    call_command("seed_demo")
+    globex = PhoneNumber.objects.get(number="+85251234567")
+    assert globex.status == PhoneNumber.Status.RELEASE_SCHEDULED
+    days_left = (globex.release_scheduled_for - timezone.localdate()).days
+    assert 20 <= days_left <= 30
+    assert list(NumberFeeCharge.objects.filter(phone_number=globex).values_list("status", flat=True)) == [
+        "unpaid",
+        "unpaid",
+    ]
+    acme_us = PhoneNumber.objects.get(number="+14155550100")
+    assert list(NumberFeeCharge.objects.filter(phone_number=acme_us).values_list("status", flat=True)) == [
+        "charged",
+        "charged",
+    ]
+    assert Wallet.objects.get(workspace__slug="globex", kind="sms").balance == Decimal("0")

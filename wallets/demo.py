@@ -1,7 +1,7 @@
 """Demo data, created idempotently: running it twice leaves the same rows."""
 
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from usage.models import Channel, PhoneNumber
+from usage.number_billing import number_fees_bill
+from usage.number_selectors import anniversary, local_today
 from usage.services import usage_batch_price, usage_ingest
 from wallets.models import Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
@@ -20,6 +22,14 @@ from wallets.services import ledger_post, wallets_ensure
 DEMO_PASSWORD = "demo-pass-2026"
 
 Kind = WalletTransaction.Kind
+
+# Purchase dates, as (months, days) before the first seed, so that whenever the demo is
+# first run the number-fee story is visible: Acme's numbers have paid their monthly
+# fees, and Globex's (empty SMS wallet) has two unpaid periods with its release
+# scheduled about three weeks ahead, counting down on the SMS wallet page.
+BOUGHT_3_MONTHS_AGO_BILLS_IN_10_DAYS = (3, -10)
+BOUGHT_1_MONTH_AGO = (1, 3)
+BOUGHT_2_MONTHS_AGO_TWO_FEES_UNPAID = (2, 5)
 
 # (workspace slug, name, tz, channels, wallet history, usage). Usage is ingested
 # through the real ingest after the history; a history amount of None is the
@@ -32,8 +42,8 @@ WORKSPACES = [
         "timezone": "America/New_York",
         "channels": [
             ("whatsapp_cloud", "Acme WhatsApp (Cloud API)", []),
-            ("sms", "Acme SMS US", [("+14155550100", "US", "1.150000", datetime(2026, 3, 15, 15, 0))]),
-            ("sms", "Acme SMS UK", [("+447700900100", "GB", "1.500000", datetime(2026, 6, 30, 9, 0))]),
+            ("sms", "Acme SMS US", [("+14155550100", "US", "1.150000", BOUGHT_3_MONTHS_AGO_BILLS_IN_10_DAYS)]),
+            ("sms", "Acme SMS UK", [("+447700900100", "GB", "1.500000", BOUGHT_1_MONTH_AGO)]),
         ],
         "history": {
             "whatsapp": [(Kind.TOP_UP, "500.00"), (Kind.TOP_UP, "100.00")],
@@ -48,7 +58,7 @@ WORKSPACES = [
         "timezone": "Asia/Hong_Kong",
         "channels": [
             ("whatsapp_twilio", "Globex WhatsApp (Twilio)", []),
-            ("sms", "Globex SMS HK", [("+85251234567", "HK", "2.000000", datetime(2026, 7, 15, 2, 0))]),
+            ("sms", "Globex SMS HK", [("+85251234567", "HK", "2.000000", BOUGHT_2_MONTHS_AGO_TWO_FEES_UNPAID)]),
         ],
         "history": {
             "whatsapp": [(Kind.TOP_UP, None)],
@@ -155,21 +165,26 @@ def demo_seed() -> list[tuple[str, str]]:
             (staff.username, f"{spec['name']}: staff, no billing permission"),
         ]
 
-        tz = ZoneInfo(spec["timezone"])
+        today = local_today(workspace=workspace, now=timezone.now())
         for kind, display_name, numbers in spec["channels"]:
             channel, _ = Channel.objects.get_or_create(workspace=workspace, kind=kind, display_name=display_name)
-            for number, country, fee, purchased in numbers:
-                PhoneNumber.objects.get_or_create(
+            for number, country, fee, (months_ago, days_ago) in numbers:
+                bought_on = anniversary(today, -months_ago) - timedelta(days=days_ago)
+                PhoneNumber.objects.get_or_create(  # the purchase date is fixed by the first seed
                     number=number,
                     defaults={
                         "channel": channel,
                         "country": country,
                         "monthly_fee": Decimal(fee),
-                        "purchased_at": purchased.replace(tzinfo=tz),
+                        "purchased_at": datetime.combine(bought_on, time(10), tzinfo=ZoneInfo(spec["timezone"])),
                     },
                 )
 
         _demo_history_and_usage(workspace=workspace, spec=spec, wallets=wallets)
+
+    # The monthly fees since purchase, billed by the real billing run (the first fee,
+    # at purchase, is in the history above). Periods already billed are skipped.
+    number_fees_bill()
 
     finance = _user("finance", email="finance@example.com", is_staff=True)
     finance_group, _ = Group.objects.get_or_create(name="Finance")
