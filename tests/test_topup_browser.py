@@ -98,3 +98,15 @@ def test_without_javascript_the_modal_is_a_plain_form_that_still_works(
         assert TopUp.objects.count() == 0
     finally:
         context.close()
+
+
+def test_the_low_balance_banner_link_opens_the_top_up_modal_on_the_whatsapp_page(page, owner, workspace):
+    fund(wallet_of(workspace, "whatsapp"), "12.00", key="low")
+    browser_login(page, "owner")
+
+    page.locator("[data-banner=whatsapp-low]").get_by_role("link").click()
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", name="Top up the WhatsApp wallet")).to_be_visible()
+    assert page.url.endswith("/settings/billing/whatsapp/#top-up")

@@ -77,6 +77,9 @@
   function init() {
     document.querySelectorAll("[data-topup]").forEach(enhanceModal);
     document.querySelectorAll('a[href="#top-up"]').forEach(linkToModal);
+    // Arriving from a banner's "Top up" link (…/wallet/#top-up) opens the modal at once.
+    var opener = document.querySelector("#top-up [data-topup-open]");
+    if (opener && window.location.hash === "#top-up") opener.click();
     document.querySelectorAll("[data-topup-status-url]").forEach(pollStatus);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
