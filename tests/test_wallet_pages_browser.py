@@ -101,6 +101,10 @@ def test_the_admin_sees_each_banner_at_its_threshold(page, owner, workspace):
     assert page.locator("[data-banner=sms-suspended]").count() == 0
     low.get_by_role("link").click()
     expect(page.get_by_role("heading", name="WhatsApp billing")).to_be_visible()
+    # The banner's "Top up" link opens the top-up modal; Escape closes it again.
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
     shot(page, "whatsapp-billing-low")
 
     fund(whatsapp, "-20.00", key="wa-2")

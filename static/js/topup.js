@@ -34,7 +34,10 @@
     select(tabs[0]);
     open.addEventListener("click", function () { show(true); });
     close.addEventListener("click", function () { show(false); });
-    root.addEventListener("keydown", function (e) { if (e.key === "Escape") show(false); });
+    // Escape closes an open modal wherever the focus is (on arrival it may not be inside yet).
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape" && root.classList.contains("topup-open")) show(false);
+    });
     // Typing a custom amount picks the "Custom" choice.
     var custom = root.querySelector("[data-custom-amount]");
     custom.addEventListener("input", function () { root.querySelector("[data-custom-choice]").checked = true; });
