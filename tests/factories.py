@@ -171,3 +171,14 @@ class NumberPriceFactory(factory.django.DjangoModelFactory):
     price_list = factory.SubFactory(PriceListFactory)
     country = "US"
     monthly_fee = Decimal("1.150000")
+
+
+def finance_user(username: str = "finance"):
+    """A staff user in the Finance group (created, with its permissions, by finance's migration)."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username=username)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(Group.objects.get(name="Finance"))
+    return user
