@@ -65,7 +65,12 @@ def adjustment_view(request: HttpRequest, wallet_id: int) -> HttpResponse:
             messages.success(request, f"Adjustment of {posting.amount} posted; balance now {posting.balance_after}.")
             return redirect(reverse("admin:wallets_wallettransaction_changelist") + f"?wallet__id__exact={wallet.pk}")
     return _page(
-        request, "admin/finance/adjustment.html", "Post an adjustment", wallet=wallet, form=form, form_token=form_token
+        request,
+        "admin/finance/adjustment.html",
+        f"Post an adjustment to {wallet}",
+        wallet=wallet,
+        form=form,
+        form_token=form_token,
     )
 
 
@@ -85,7 +90,7 @@ def refund_view(request: HttpRequest, topup_id: int) -> HttpResponse:
     return _page(
         request,
         "admin/finance/refund.html",
-        "Refund a top-up",
+        f"Refund top-up {topup.pk}",
         topup=topup,
         form=form,
         refundable=services.refundable_amount(topup=topup),

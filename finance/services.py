@@ -88,7 +88,6 @@ def adjustment_post(
     if not form_token:
         raise FinanceError("The form has expired; open it again.")
     with transaction.atomic():
-        balance_before = Wallet.objects.get(pk=wallet.pk).balance
         posting = ledger_post(
             wallet_id=wallet.pk,
             kind=WalletTransaction.Kind.ADJUSTMENT,
@@ -103,7 +102,7 @@ def adjustment_post(
                 actor=user,
                 action="adjustment",
                 target=wallet,
-                before={"balance": str(balance_before)},
+                before={"balance": str(posting.transaction.balance_before)},
                 after={"balance": str(posting.balance_after), **_posting_snapshot(posting.transaction)},
                 reason=reason,
             )
