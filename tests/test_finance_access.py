@@ -119,3 +119,16 @@ def test_the_ledger_search_finds_rows_by_idempotency_key(client, workspace, ledg
     client.force_login(finance_user())
     page = client.get(reverse("admin:wallets_wallettransaction_changelist"), {"q": "cs_test_abc"})
     assert [row.idempotency_key for row in page.context["cl"].result_list] == ["stripe:checkout:cs_test_abc"]
+
+
+def test_the_migration_creates_the_finance_group_with_its_permissions(db):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("finance.migrations.0002_finance_group")
+    Group.objects.filter(name="Finance").delete()
+    migration.finance_group_create(apps, None)
+    group = Group.objects.get(name="Finance")
+    assert group.permissions.count() == 30
+    assert group.permissions.filter(codename="post_adjustment", content_type__app_label="finance").exists()
