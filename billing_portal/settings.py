@@ -240,4 +240,3 @@ LOGGING = {
 # --- finance (issue 8): imports need add+change on the model, exports need view ---
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
-IMPORT_EXPORT_SKIP_ADMIN_LOG = False

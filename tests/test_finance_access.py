@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
+from payments.models import TopUp
 from tests.factories import UserFactory, finance_user, fund, wallet_of
 from wallets.models import WalletTransaction
 
@@ -68,6 +69,11 @@ def test_staff_outside_the_finance_group_get_403_on_money_screens(client, ledger
     assert client.get(reverse("finance_dashboard")).status_code == 403
     wallet_id = ledger_row.wallet_id
     assert client.get(reverse("finance_adjustment", args=[wallet_id])).status_code == 403
+    response = client.post(reverse("finance_adjustment", args=[wallet_id]), {"amount": "5", "reason": "x"})
+    assert response.status_code == 403
+    topup = TopUp.objects.create(wallet_id=wallet_id, kind="manual", amount=Decimal("20"))
+    assert client.get(reverse("finance_refund", args=[topup.pk])).status_code == 403
+    assert WalletTransaction.objects.count() == 1
 
 
 def test_a_finance_user_posting_to_a_ledger_rows_change_url_gets_403_and_nothing_changes(client, ledger_row):
