@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "wallets",
     "usage",
     "payments",
+    "finance",
 ]
 
 MIDDLEWARE = [
@@ -235,3 +236,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# --- finance (issue 8): imports need add+change on the model, exports need view ---
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"

@@ -439,6 +439,11 @@ def _event_apply(event_type: str, obj: dict, card: dict | None) -> str:
         return checkout_session_failed(session=obj)
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return payment_intent_settle(intent=obj)
+    if event_type == "charge.refunded":
+        # Refunds are finance's: imported here, as finance itself builds on payments.
+        from finance.services import refunds_confirm_from_charge
+
+        return refunds_confirm_from_charge(charge=obj)
     return "ignored"
 
 

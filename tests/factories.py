@@ -171,3 +171,20 @@ class NumberPriceFactory(factory.django.DjangoModelFactory):
     price_list = factory.SubFactory(PriceListFactory)
     country = "US"
     monthly_fee = Decimal("1.150000")
+
+
+def finance_user(username: str = "finance"):
+    """A staff user in the Finance group. The migration creates the group; transactional
+    tests flush it away, so it is ensured again here the same way."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    from finance.groups import FINANCE_GROUP, finance_group_ensure
+
+    if not Group.objects.filter(name=FINANCE_GROUP).exists():
+        finance_group_ensure(apps=apps)
+    user = UserFactory(username=username)
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(Group.objects.get(name=FINANCE_GROUP))
+    return user

@@ -36,3 +36,13 @@ def start_topup(client: Client, workspace: Workspace, kind: str, amount: str, cu
         reverse("payments:topup_start", args=[workspace.slug, kind]),
         {"amount": amount, "custom_amount": custom},
     )
+
+
+def paid_topup(client: Client, standin: StripeStandIn, workspace: Workspace, amount: str = "50"):
+    """A manual top-up paid with a good card and credited (the success page's sync)."""
+    from payments.models import TopUp
+
+    url = start_topup(client, workspace, "whatsapp", amount).url
+    assert standin.pay(session_id_of(url), "4242424242424242") is None
+    topup = TopUp.objects.get(checkout_session_id=session_id_of(url))
+    return services.topup_session_sync(topup=topup)

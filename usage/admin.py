@@ -1,7 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from import_export.admin import ExportMixin
 
+from finance.resources import UsageRecordResource
 from usage.models import ApiKey, Channel, NumberFeeCharge, PhoneNumber, UsageRecord
 from usage.services import api_key_create, api_key_revoke
 from wallets.admin import ReadOnlyAdminMixin
@@ -28,9 +30,10 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
+    resource_classes = [UsageRecordResource]
     list_display = ["message_id", "workspace", "channel", "message_type", "direction", "status", "total", "occurred_at"]
-    list_filter = ["message_type", "direction", "status"]
+    list_filter = ["message_type", "direction", "status", "occurred_at"]
     search_fields = ["message_id", "workspace__name"]
     list_select_related = ["workspace", "channel"]
     show_full_result_count = False

@@ -298,7 +298,11 @@ class StripeStandIn:
         if intent is None or intent["status"] != "succeeded":
             return _error(400, "A refund needs a succeeded payment_intent", param="payment_intent")
         amount = int(params.get("amount", intent["amount_received"]))
-        refunded = sum(r["amount"] for r in self.objects.values() if r.get("payment_intent") == intent["id"])
+        refunded = sum(
+            r["amount"]
+            for r in self.objects.values()
+            if r["object"] == "refund" and r.get("payment_intent") == intent["id"]
+        )
         if amount <= 0 or refunded + amount > intent["amount_received"]:
             return _error(400, "Refund amount is more than what is left to refund", param="amount")
         refund = self._new(

@@ -1,0 +1,247 @@
+"""Finance writes: adjustments, refunds, the audit log and recorded ledger checks.
+
+Money moves only through `wallets.services.ledger_post`. Stripe is called outside
+any database transaction; a refund's ledger entry waits for Stripe's confirmation.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+import stripe
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.db.models import Sum
+
+from finance.models import AuditEntry, LedgerCheck, Refund
+from payments.models import TopUp
+from payments.stripe_api import stripe_client
+from wallets.models import Wallet, WalletTransaction
+from wallets.money import CENT, ZERO, format_usd, from_cents, to_cents
+from wallets.selectors import ledger_verify
+from wallets.services import MAX_ABS_AMOUNT, ledger_post
+
+
+class FinanceError(Exception):
+    """A finance request refused, with a message fit to show the staff user; nothing written."""
+
+
+def audit_record(
+    *,
+    actor: AbstractBaseUser | None,
+    action: str,
+    target: models.Model,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor=actor,
+        action=action,
+        target_type=target._meta.label_lower,
+        target_id=str(target.pk or ""),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+
+
+def _reason_clean(reason: object) -> str:
+    reason = str(reason or "").strip()
+    if not reason:
+        raise FinanceError("A reason is required.")
+    return reason
+
+
+def amount_parse(raw: object, *, places: Decimal) -> Decimal:
+    """A non-zero amount typed by a person, with at most the given decimal places."""
+    try:
+        amount = Decimal(str(raw).replace(",", "").strip())
+    except InvalidOperation as exc:
+        raise FinanceError(f"{raw!r} is not a number.") from exc
+    if not amount.is_finite():
+        raise FinanceError(f"{raw!r} is not a number.")
+    if amount == ZERO:
+        raise FinanceError("The amount must not be zero.")
+    if amount != amount.quantize(places):
+        raise FinanceError(f"{amount} has more than {-places.as_tuple().exponent} decimal places.")
+    if abs(amount) > MAX_ABS_AMOUNT:
+        raise FinanceError(f"{amount} is too large.")
+    return amount.quantize(places)
+
+
+def _posting_snapshot(posting: WalletTransaction) -> dict:
+    return {
+        "ledger_row": posting.pk,
+        "kind": posting.kind,
+        "amount": str(posting.amount),
+        "balance_after": str(posting.balance_after),
+    }
+
+
+def adjustment_post(
+    *, wallet: Wallet, amount: object, reason: object, user: AbstractBaseUser, form_token: str
+) -> WalletTransaction:
+    """A credit (positive) or debit (negative) adjustment with a mandatory reason.
+
+    `form_token` is issued once per form, so a double submit posts once."""
+    reason = _reason_clean(reason)
+    amount = amount_parse(amount, places=Decimal("0.000001"))
+    if not form_token:
+        raise FinanceError("The form has expired; open it again.")
+    with transaction.atomic():
+        posting = ledger_post(
+            wallet_id=wallet.pk,
+            kind=WalletTransaction.Kind.ADJUSTMENT,
+            amount=amount,
+            idempotency_key=f"adjustment:{form_token}",
+            reference=f"adjustment by {user.get_username()}",
+            memo=reason,
+            created_by=user,
+        )
+        if posting.created:
+            audit_record(
+                actor=user,
+                action="adjustment",
+                target=wallet,
+                before={"balance": str(posting.transaction.balance_before)},
+                after={"balance": str(posting.balance_after), **_posting_snapshot(posting.transaction)},
+                reason=reason,
+            )
+    return posting.transaction
+
+
+# --- refunds -------------------------------------------------------------------------
+
+
+def refundable_amount(*, topup: TopUp) -> Decimal:
+    """What is left to refund: paid, less every refund not failed (pending ones included)."""
+    refunded = topup.refunds.exclude(status=Refund.Status.FAILED).aggregate(total=Sum("amount"))["total"] or ZERO
+    return (topup.amount_paid or ZERO) - refunded
+
+
+def _payment_intent_of(topup: TopUp) -> str:
+    if topup.payment_intent_id:
+        return topup.payment_intent_id
+    session = stripe_client().v1.checkout.sessions.retrieve(topup.checkout_session_id)
+    if not session.payment_intent:
+        raise FinanceError(f"Stripe shows no payment for top-up {topup.id}.")
+    return session.payment_intent
+
+
+def _refund_open(*, topup_id: int, amount: Decimal, reason: str, user: AbstractBaseUser) -> Refund:
+    with transaction.atomic():
+        # The top-up row lock serialises refunds of one top-up, so two at once cannot exceed what was paid.
+        topup = TopUp.objects.select_for_update().get(pk=topup_id)
+        if topup.status != TopUp.Status.SUCCEEDED:
+            raise FinanceError(f"Top-up {topup.id} is {topup.get_status_display().lower()}: only paid top-ups refund.")
+        left = refundable_amount(topup=topup)
+        if amount > left:
+            raise FinanceError(
+                f"{format_usd(amount)} is more than what is left to refund of top-up {topup.id} ({format_usd(left)})."
+            )
+        refund = Refund.objects.create(topup=topup, amount=amount, reason=reason, created_by=user)
+        audit_record(
+            actor=user,
+            action="refund_requested",
+            target=topup,
+            before={"refundable": str(left)},
+            after={"refund": refund.pk, "amount": str(amount), "refundable": str(left - amount)},
+            reason=reason,
+        )
+    return refund
+
+
+def refund_issue(*, topup: TopUp, amount: object, reason: object, user: AbstractBaseUser) -> Refund:
+    """Refund (part of) a paid top-up through Stripe. The negative `refund` ledger entry is
+    posted when Stripe confirms: at once if the refund comes back succeeded, else on
+    the `charge.refunded` webhook."""
+    reason = _reason_clean(reason)
+    amount = amount_parse(amount, places=CENT)
+    if amount < ZERO:
+        raise FinanceError("Enter the refund as a positive amount.")
+    refund = _refund_open(topup_id=topup.pk, amount=amount, reason=reason, user=user)
+    try:
+        intent_id = _payment_intent_of(topup)
+        Refund.objects.filter(pk=refund.pk).update(payment_intent_id=intent_id)
+        stripe_refund = stripe_client().v1.refunds.create(
+            params={
+                "payment_intent": intent_id,
+                "amount": to_cents(amount),
+                "metadata": {"refund_id": str(refund.pk), "topup_id": str(topup.pk)},
+            },
+            options={"idempotency_key": f"refund:{refund.pk}:{refund.created_at.timestamp():.6f}"},
+        )
+    except (stripe.StripeError, FinanceError) as exc:
+        message = getattr(exc, "user_message", None) or str(exc)
+        Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED, failure_reason=message)
+        raise FinanceError(f"Stripe refused the refund; nothing was refunded: {message}") from exc
+    Refund.objects.filter(pk=refund.pk).update(stripe_refund_id=stripe_refund.id)
+    if stripe_refund.status == "succeeded":
+        refund_confirm(refund_id=refund.pk)
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_confirm(*, refund_id: int) -> Refund:
+    """Stripe confirmed the refund: post the negative entry, once."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("topup").get(pk=refund_id)
+        if refund.status != Refund.Status.PENDING:
+            return refund
+        posting = ledger_post(
+            wallet_id=refund.topup.wallet_id,
+            kind=WalletTransaction.Kind.REFUND,
+            amount=-refund.amount,
+            idempotency_key=f"refund:{refund.pk}",
+            reference=f"refund:{refund.pk} of {refund.topup.reference}",
+            memo=refund.reason,
+            created_by=refund.created_by,
+        )
+        refund.status, refund.posting = Refund.Status.SUCCEEDED, posting.transaction
+        refund.save(update_fields=["status", "posting", "updated_at"])
+        audit_record(
+            actor=refund.created_by,
+            action="refund_posted",
+            target=refund.topup,
+            after={
+                "refund": refund.pk,
+                "stripe_refund": refund.stripe_refund_id,
+                **_posting_snapshot(posting.transaction),
+            },
+            reason=refund.reason,
+        )
+    return refund
+
+
+def refunds_confirm_from_charge(*, charge: dict) -> str:
+    """`charge.refunded`: Stripe's cumulative `amount_refunded` confirms our refunds of that
+    payment, oldest first, as far as it reaches. Safe to repeat."""
+    intent_id = charge.get("payment_intent")
+    if not intent_id:
+        return "charge without a payment intent"
+    refunded = from_cents(charge.get("amount_refunded", 0))
+    confirmed = []
+    covered = ZERO
+    for refund in (
+        Refund.objects.filter(payment_intent_id=intent_id).exclude(status=Refund.Status.FAILED).order_by("id")
+    ):
+        covered += refund.amount
+        if covered > refunded:
+            break
+        if refund.status == Refund.Status.PENDING:
+            refund_confirm(refund_id=refund.pk)
+            confirmed.append(str(refund.pk))
+    return f"confirmed refunds {', '.join(confirmed)}" if confirmed else "no refund to confirm"
+
+
+# --- ledger checks -------------------------------------------------------------------
+
+
+def ledger_check_run() -> LedgerCheck:
+    """Run verify_ledger's proof and keep its result for the dashboard."""
+    report = ledger_verify()
+    return LedgerCheck.objects.create(
+        ok=not report.problems,
+        wallets_checked=report.wallets_checked,
+        rows_checked=report.transactions_checked,
+        problems=report.problems,
+    )
