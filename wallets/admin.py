@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin
 
 from finance.resources import LedgerEntryResource
@@ -58,7 +59,7 @@ class LedgerInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 def _lines(template: str, rows: list[tuple]) -> str:
-    return format_html_join(format_html("<br>"), template, rows) or "none"
+    return format_html_join(mark_safe("<br>"), template, rows) or "none"
 
 
 @admin.register(Wallet)
