@@ -31,7 +31,7 @@ done
 gunicorn billing_portal.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
   --access-logfile "$LOGS/web-access.log" --error-logfile "$LOGS/web.log" &
 pids+=($!)
-celery -A billing_portal worker -B --pool=solo --loglevel=INFO >"$LOGS/worker.log" 2>&1 &
+celery -A billing_portal worker -B -Q billing,notices --pool=solo --loglevel=INFO >"$LOGS/worker.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 60); do

@@ -27,6 +27,7 @@ from usage.serializers import (
     UsageResultSerializer,
     WalletSerializer,
 )
+from ops.metrics import INGEST_EVENTS
 from usage.services import UsageBatchInvalid, usage_ingest
 
 
@@ -119,6 +120,8 @@ class UsageView(ApiView):
             result = usage_ingest(workspace=request.auth.workspace, events=raw.get("events"))
         except UsageBatchInvalid as invalid:
             return _errors(invalid.errors, status.HTTP_400_BAD_REQUEST)
+        INGEST_EVENTS.labels("accepted").inc(result.accepted)
+        INGEST_EVENTS.labels("duplicate").inc(result.duplicates)
         return Response(UsageResultSerializer(result).data)
 
 
