@@ -24,6 +24,8 @@ HTTP_REQUEST_SECONDS = Histogram(
 INGEST_EVENTS = Counter(
     "billing_ingest_events_total", "Usage events received by the ingest API, by outcome.", ["outcome"]
 )
+for _outcome in ("accepted", "duplicate"):
+    INGEST_EVENTS.labels(_outcome)  # exported as 0 from the start, so rate() has a baseline
 POSTINGS = Counter("billing_postings_total", "Ledger postings committed, by kind.", ["kind"])
 
 
