@@ -52,7 +52,9 @@ class StateCollector(Collector):
             "Unix time each periodic task last succeeded (0: never).",
             labels=["task"],
         )
-        late = GaugeMetricFamily("billing_beat_task_overdue", "1 when a periodic task has not run on time.", labels=["task"])
+        late = GaugeMetricFamily(
+            "billing_beat_task_overdue", "1 when a periodic task has not run on time.", labels=["task"]
+        )
         for health in beat_task_health():
             last.add_metric([health.name], health.last_success_at.timestamp() if health.last_success_at else 0)
             late.add_metric([health.name], int(health.overdue))
@@ -69,4 +71,3 @@ def metrics_render() -> bytes:
             registry.register(collector)
     registry.register(StateCollector())
     return generate_latest(registry)
-

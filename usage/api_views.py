@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from ops.metrics import INGEST_EVENTS
 from usage import events as ev
 from usage.api_auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasWorkspaceKey
 from usage.pricing import NoPrice, NoPriceList
@@ -27,7 +28,6 @@ from usage.serializers import (
     UsageResultSerializer,
     WalletSerializer,
 )
-from ops.metrics import INGEST_EVENTS
 from usage.services import UsageBatchInvalid, usage_ingest
 
 

@@ -92,7 +92,11 @@ def _locked_number(number_id: int) -> PhoneNumber:
     # while it holds the wallet lock, and that insert takes FOR KEY SHARE on the number row.
     # A full FOR UPDATE here would block it, and billing then waits for the wallet: deadlock
     # (found by tests/ops/test_multiprocess.py). NO KEY UPDATE still serialises billing runs.
-    return PhoneNumber.objects.select_for_update(of=("self",), no_key=True).select_related("channel__workspace").get(pk=number_id)
+    return (
+        PhoneNumber.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("channel__workspace")
+        .get(pk=number_id)
+    )
 
 
 # --- purchase -------------------------------------------------------------------------

@@ -11,14 +11,14 @@ import urllib.request
 
 def post(base_url: str, key: str, events: list[dict]) -> dict:
     body = json.dumps({"events": events}).encode()
-    request = urllib.request.Request(  # noqa: S310 (loopback only)
+    request = urllib.request.Request(
         f"{base_url}/api/v1/usage",
         data=body,
         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
     )
     for attempt in range(5):
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
             raise SystemExit(f"HTTP {error.code}: {error.read()[:500]!r}") from error

@@ -48,7 +48,7 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str, inte
 
 def http_ok(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback only)
+        with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
     except OSError:
         return False
@@ -63,7 +63,7 @@ class Processes:
         self.running: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        log = open(self.log_dir / f"{name}.log", "wb")
         process = subprocess.Popen(
             [sys.executable, *args], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )

@@ -24,7 +24,9 @@ for binary in ("pg_dump", "psql"):
 
 
 def _admin_run(sql: str) -> None:
-    with psycopg.connect(urlunsplit(urlsplit(subprocess_database_url())._replace(path="/postgres")), autocommit=True) as db:
+    with psycopg.connect(
+        urlunsplit(urlsplit(subprocess_database_url())._replace(path="/postgres")), autocommit=True
+    ) as db:
         db.execute(sql)
 
 

@@ -80,7 +80,9 @@ def test_auto_top_up_outcomes_queue_depth_and_beat_runs_are_exposed(scrape, work
     TopUp.objects.create(wallet=wallet, kind=TopUp.Kind.AUTO, amount=Decimal("20"), status=TopUp.Status.FAILED)
     TopUp.objects.create(wallet=wallet, kind=TopUp.Kind.AUTO, amount=Decimal("20"), status=TopUp.Status.FAILED)
     TopUp.objects.create(wallet=wallet, kind=TopUp.Kind.MANUAL, amount=Decimal("20"), status=TopUp.Status.FAILED)
-    BeatTaskRun.objects.create(task="payments.tasks.reconcile_payments", last_success_at=datetime(2026, 1, 2, tzinfo=UTC))
+    BeatTaskRun.objects.create(
+        task="payments.tasks.reconcile_payments", last_success_at=datetime(2026, 1, 2, tzinfo=UTC)
+    )
     text = scrape()
     assert _sample(text, 'billing_auto_top_ups{status="failed"}') == 2
     assert _sample(text, 'billing_auto_top_ups{status="succeeded"}') == 0

@@ -152,8 +152,9 @@ def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standi
     assert top_ups.count() >= WORKSPACES
     assert stripe_standin.count("payment_intent") == TopUp.objects.filter(kind=TopUp.Kind.AUTO).count()
     assert WalletTransaction.objects.filter(kind="auto_top_up").count() == top_ups.count()
-    assert WalletTransaction.objects.filter(kind="auto_top_up").aggregate(s=Sum("amount"))["s"] == (
-        top_ups.aggregate(s=Sum("amount"))["s"]
+    assert (
+        WalletTransaction.objects.filter(kind="auto_top_up").aggregate(s=Sum("amount"))["s"]
+        == (top_ups.aggregate(s=Sum("amount"))["s"])
     )
 
     paid = NumberFeeCharge.objects.filter(posting__isnull=False)
@@ -174,7 +175,7 @@ def _scrape(base_url: str) -> str:
     import urllib.request
 
     request = urllib.request.Request(f"{base_url}/metrics", headers={"Authorization": "Bearer scrape-me"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=10) as response:
         return response.read().decode()
 
 
