@@ -8,7 +8,6 @@ auto top-up is one PaymentIntent and one credit, and every paid number period is
 Small and bounded (about 30 seconds): it runs with the normal suite."""
 
 import json
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -101,7 +100,7 @@ def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standi
         tmp_path,
         {
             "DATABASE_URL": subprocess_database_url(),
-            "REDIS_URL": os.environ["REDIS_URL"],
+            "REDIS_URL": settings.REDIS_URL,
             "STRIPE_API_BASE": stripe_standin.url,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "API_RATE_USAGE": "100000/min",
