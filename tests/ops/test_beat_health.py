@@ -4,6 +4,7 @@ BEAT_OVERDUE_GRACE shows as a warning on the admin index and in its own admin li
 from datetime import UTC, datetime
 
 import pytest
+import stripe
 import time_machine
 from django.contrib.auth import get_user_model
 
@@ -34,13 +35,20 @@ def _health() -> dict[str, bool]:
         return {health.name: health.overdue for health in beat_task_health(now=NOW)}
 
 
-def test_a_successful_beat_task_records_its_run_and_other_tasks_do_not(workspace):
+def test_a_successful_beat_task_records_its_run_and_other_tasks_do_not(workspace, stripe_standin):
     with time_machine.travel(NOW, tick=False):
         reconcile_payments.delay()
         settle_number_fees.delay(wallet_of(workspace, "sms").id)
     assert list(BeatTaskRun.objects.values_list("task", "last_success_at")) == [
         ("payments.tasks.reconcile_payments", NOW)
     ]
+
+
+def test_a_failed_beat_task_records_nothing(settings):
+    settings.STRIPE_API_BASE = "http://127.0.0.1:1"  # nothing listens: reconciliation cannot reach Stripe
+    with pytest.raises(stripe.APIConnectionError):
+        reconcile_payments.delay()
+    assert BeatTaskRun.objects.count() == 0
 
 
 def test_interval_task_is_late_only_after_its_interval_plus_the_grace(settings):

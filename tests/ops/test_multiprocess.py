@@ -28,7 +28,11 @@ from tests.stripe_helpers import save_card
 from usage.models import NumberFeeCharge, PhoneNumber, UsageRecord
 from wallets.models import AutoTopUpRule, WalletTransaction
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # The suite runs tasks eagerly in-process; these tests publish to a real broker on purpose.
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
 
 WORKSPACES = 3
 BATCHES_PER_WORKSPACE = 6

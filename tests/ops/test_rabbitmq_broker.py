@@ -11,7 +11,11 @@ from tests.factories import MembershipFactory, UserFactory
 from tests.ops.processes import Processes, port_open, subprocess_database_url, wait_until
 from wallets.models import Membership
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # The suite runs tasks eagerly in-process; these tests publish to a real broker on purpose.
+    pytest.mark.filterwarnings("ignore::celery.exceptions.AlwaysEagerIgnored"),
+]
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672//"
 
