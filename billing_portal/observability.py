@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from pythonjsonlogger.json import JsonFormatter
 
@@ -24,6 +25,7 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 workspace_id_var: ContextVar[int | None] = ContextVar("workspace_id", default=None)
 
 access_logger = logging.getLogger("billing_portal.request")
+_STATIC_PREFIX = "/" + settings.STATIC_URL.lstrip("/")
 
 # A proxy's X-Request-ID is kept when it looks like an id, so one id follows a request
 # through the load balancer and into our logs; anything else is replaced.
@@ -85,7 +87,8 @@ class RequestContextMiddleware:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             match = request.resolver_match
-            route = match.route if match else "unmatched"
+            # whitenoise answers static files before URL resolution: no route to name.
+            route = match.route if match else ("static" if request.path.startswith(_STATIC_PREFIX) else "unmatched")
             workspace_id_var.set(_workspace_id_of(request))
             HTTP_REQUEST_SECONDS.labels(request.method, route, f"{response.status_code // 100}xx").observe(elapsed)
             response["X-Request-ID"] = request_id

@@ -85,3 +85,9 @@ def test_secrets_in_messages_are_masked(json_lines):
 )
 def test_redact_masks_cards_and_keys_but_keeps_ordinary_numbers(text, expected):
     assert redact(text) == expected
+
+
+def test_static_files_served_by_whitenoise_log_the_static_route(client, json_lines):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert json.loads(json_lines[-1])["route"] == "static"
