@@ -46,9 +46,11 @@ INSTALLED_APPS = [
     "usage",
     "payments",
     "finance",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "billing_portal.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -168,6 +170,22 @@ if REDIS_URL:
     # Longer than any task, so a slow task is never handed to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 
+# --- queues -------------------------------------------------------------------------
+# Billing work (ingest follow-ups, auto top-up, fees, releases, reconciliation) and
+# notices (email) have their own queues and workers, so a slow mail server never
+# delays a top-up. Anything unrouted goes to billing.
+CELERY_QUEUE_BILLING = "billing"
+CELERY_QUEUE_NOTICES = "notices"
+CELERY_QUEUE_NAMES = (CELERY_QUEUE_BILLING, CELERY_QUEUE_NOTICES)
+CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_BILLING
+CELERY_TASK_ROUTES = {
+    "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
+    "usage.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+}
+# Workers log through LOGGING below (JSON lines with the task id), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
 # --- cache --------------------------------------------------------------------------
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -230,13 +248,48 @@ SPECTACULAR_SETTINGS = {
 # --- billing rules --------------------------------------------------------------------
 WHATSAPP_LOW_BALANCE = Decimal(env.str("WHATSAPP_LOW_BALANCE", default="20"))
 
+# --- observability -------------------------------------------------------------------
+# /metrics answers only requests bearing this token when it is set (required in production).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)  # seconds per dependency
+# A periodic task is "late" in the admin and in metrics this long after its next due run.
+BEAT_OVERDUE_GRACE = env.int("BEAT_OVERDUE_GRACE", default=600)  # seconds
+# JSON lines on stderr, one object per record, with request_id and workspace_id
+# (billing_portal.observability); LOG_FORMAT=text keeps plain lines for local reading.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "billing_portal.observability.LogContextFilter"}},
+    "formatters": {
+        "json": {"()": "billing_portal.observability.JsonLogFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": env("LOG_FORMAT", default="json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
 # --- finance (issue 8): imports need add+change on the model, exports need view ---
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
+# --- production -----------------------------------------------------------------------
+# Production refuses to start on the demo's embedded defaults: it needs a real database,
+# a real broker, and a token guarding /metrics (security settings are in their own block).
+if PRODUCTION:
+    _missing = [
+        name
+        for name, present in (
+            ("DATABASE_URL (PostgreSQL)", DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"),
+            ("REDIS_URL or CELERY_BROKER_URL", not CELERY_BROKER_URL.startswith("filesystem")),
+            ("METRICS_TOKEN", bool(METRICS_TOKEN)),
+        )
+        if not present
+    ]
+    if _missing:
+        raise environ.ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)}")

@@ -5,6 +5,7 @@ urlpatterns = [
     path("admin/finance/", include("finance.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("usage.api_urls")),
+    path("", include("ops.urls")),
     path("", include("wallets.urls")),
     path("", include("payments.urls")),
     path("", include("usage.number_urls")),

@@ -29,9 +29,9 @@ for service in $(python -m billing_portal.demo_services names); do
   pids+=($!)
 done
 gunicorn billing_portal.wsgi --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
-  --access-logfile "$LOGS/web-access.log" --error-logfile "$LOGS/web.log" &
+  --access-logfile "$LOGS/web-access.log" --error-logfile "$LOGS/web.log" >"$LOGS/web-app.log" 2>&1 &
 pids+=($!)
-celery -A billing_portal worker -B --pool=solo --loglevel=INFO >"$LOGS/worker.log" 2>&1 &
+celery -A billing_portal worker -B -Q billing,notices --pool=solo --loglevel=INFO >"$LOGS/worker.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 60); do

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
 
+from ops.metrics import INGEST_EVENTS
 from usage import events as ev
 from usage.api_auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasWorkspaceKey
 from usage.pricing import NoPrice, NoPriceList
@@ -119,6 +120,8 @@ class UsageView(ApiView):
             result = usage_ingest(workspace=request.auth.workspace, events=raw.get("events"))
         except UsageBatchInvalid as invalid:
             return _errors(invalid.errors, status.HTTP_400_BAD_REQUEST)
+        INGEST_EVENTS.labels("accepted").inc(result.accepted)
+        INGEST_EVENTS.labels("duplicate").inc(result.duplicates)
         return Response(UsageResultSerializer(result).data)
 
 

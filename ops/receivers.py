@@ -1,0 +1,26 @@
+"""Signal receivers of the ops app, connected in OpsConfig.ready: they feed the metrics,
+the beat task health and the log context."""
+
+from celery.signals import task_prerun, task_success
+from django.conf import settings
+from django.dispatch import receiver
+from django.utils import timezone
+
+from billing_portal.observability import task_context_bind
+from ops.metrics import POSTINGS
+from ops.services import beat_run_record
+from wallets.signals import posting_committed
+
+task_prerun.connect(task_context_bind, weak=False, dispatch_uid="ops.task_context_bind")
+
+
+@receiver(posting_committed, dispatch_uid="ops.count_posting")
+def count_posting(sender: type, posting, **kwargs: object) -> None:
+    POSTINGS.labels(posting.kind).inc()
+
+
+@task_success.connect(weak=False, dispatch_uid="ops.beat_task_succeeded")
+def beat_task_succeeded(sender, **kwargs: object) -> None:
+    beat_tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    if sender is not None and sender.name in beat_tasks:
+        beat_run_record(task=sender.name, at=timezone.now())
