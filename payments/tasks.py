@@ -5,10 +5,11 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from billing_portal.celery import billing_task_options
 from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
 
 
-@shared_task(acks_late=True, autoretry_for=(stripe.APIConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(**billing_task_options(stripe.APIConnectionError))
 def auto_top_up_run(wallet_id: int) -> int | None:
     """Open the wallet's auto top-up if still needed and charge it; safe to run twice
     (the pending top-up is unique per wallet and its Idempotency-Key is fixed)."""
@@ -18,7 +19,7 @@ def auto_top_up_run(wallet_id: int) -> int | None:
     return auto_top_up_charge(topup_id=topup.id).id
 
 
-@shared_task(acks_late=True)
+@shared_task(**billing_task_options())
 def reconcile_payments() -> dict:
     since = timezone.now() - timedelta(hours=settings.PAYMENTS_RECONCILE_WINDOW_HOURS)
     report = payments_reconcile(since=since)
