@@ -88,7 +88,14 @@ def _fee_post(
 
 
 def _locked_number(number_id: int) -> PhoneNumber:
-    return PhoneNumber.objects.select_for_update(of=("self",)).select_related("channel__workspace").get(pk=number_id)
+    # NO KEY UPDATE serialises billers of one number but not usage ingest, whose records
+    # reference the number (a foreign key check takes KEY SHARE) while it holds the wallet
+    # lock that billing needs next: FOR UPDATE here deadlocked the two.
+    return (
+        PhoneNumber.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("channel__workspace")
+        .get(pk=number_id)
+    )
 
 
 # --- purchase -------------------------------------------------------------------------
