@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from payments.models import StripeCustomer, TopUp
 from payments.services import auto_top_up_charge, payment_intent_settle
+from payments.tasks import auto_top_up_run
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, save_card
 from wallets.models import AutoTopUpRule, WalletTransaction
@@ -288,3 +289,23 @@ def test_twenty_concurrent_crossings_produce_one_payment_intent(owner, workspace
     assert WalletTransaction.objects.filter(kind="auto_top_up").count() == 1
     wallet.refresh_from_db()
     assert wallet.balance == Decimal("140.000000")
+
+
+@pytest.mark.django_db
+def test_a_task_redelivered_after_its_worker_died_between_opening_and_charging_charges_the_open_top_up(
+    workspace, stripe_standin
+):
+    wallet = wallet_of(workspace, "sms")
+    save_card(stripe_standin, workspace)
+    AutoTopUpRule.objects.create(wallet=wallet, enabled=True, threshold=Decimal("20"), amount=Decimal("50"))
+    # The killed worker had committed the pending top-up, and never reached Stripe.
+    opened = TopUp.objects.create(wallet=wallet, kind="auto", amount=Decimal("50"))
+
+    auto_top_up_run.delay(wallet.id)
+
+    opened.refresh_from_db()
+    assert opened.status == "succeeded" and opened.amount_paid == Decimal("50")
+    assert stripe_standin.count("payment_intent") == 1
+    assert TopUp.objects.count() == 1
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("50.000000")
