@@ -211,8 +211,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL:
     # Longer than any task's hard time limit, so a slow task is never handed to a second
     # worker while the first still runs; a task of a killed worker comes back after it.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "visibility_timeout": _visibility_timeout,
+        # Sweep for abandoned messages every few seconds (at most every 10) and really scan each time.
+        "unacked_restore_interval": min(10, max(1, _visibility_timeout // 2)),
+        "unacked_restore_throttle": 1,
     }
 
 # --- cache --------------------------------------------------------------------------
