@@ -153,6 +153,7 @@ def test_everything_at_once_on_the_same_wallets_reconciles(stripe_standin):
     assert all(c > 0 for c in counts.values()), counts
     print(
         f"\nSOAK {SECONDS:.0f}s: {records.count()} events in {counts['batches']} batches, "
-        f"{counts['deliveries']} webhook deliveries, {len(paid_sessions)} checkouts, {len(intents) - len(paid_sessions)} auto top-ups, "
+        f"{counts['deliveries']} webhook deliveries, {len(paid_sessions)} checkouts, "
+        f"{len(intents) - len(paid_sessions)} auto top-ups, "
         f"{counts['bills']} billing runs, {len(adjustments_asked)} adjustments, {ledger.count()} postings reconciled"
     )
