@@ -131,6 +131,21 @@ def test_the_save_card_button_starts_a_setup_session_and_the_return_page_saves_i
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("session_id", [None, "", "../customers", "cs_x/../../customers", "pi_123"])
+def test_the_card_return_page_refuses_anything_but_a_checkout_session_id_without_calling_stripe(
+    owner_client, workspace, stripe_standin, session_id
+):
+    url = reverse("payments:card_saved", args=["acme"])
+
+    back = owner_client.get(url if session_id is None else url + f"?session_id={session_id}")
+
+    assert back.status_code == 302
+    assert _messages(back) == ["We could not confirm the card with Stripe. It will appear once Stripe confirms it."]
+    assert not StripeCustomer.objects.exists()
+    assert stripe_standin.objects == {}
+
+
+@pytest.mark.django_db
 def test_usage_crossing_the_threshold_tops_up_exactly_once_by_the_configured_amount(
     owner_client, workspace, stripe_standin, django_capture_on_commit_callbacks
 ):

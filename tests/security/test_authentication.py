@@ -29,7 +29,7 @@ def _owner_pages(workspace) -> list[str]:
     return pages
 
 
-def test_every_post_form_on_every_page_carries_a_csrf_token_and_is_refused_without_it(owner, workspace):
+def test_every_post_form_on_every_page_carries_a_csrf_token_and_is_refused_without_it(owner, workspace, stripe_standin):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(owner)
     posted_to: set[str] = set()
