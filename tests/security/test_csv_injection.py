@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from tests.factories import ChannelFactory, PhoneNumberFactory, UsageRecordFactory, wallet_of
 from usage.exports import FORMULA_TRIGGERS, HEADER
@@ -73,3 +74,31 @@ def test_no_text_cell_of_either_wallets_export_starts_a_formula(owner_client, wo
                 else:
                     assert not value.startswith(FORMULA_TRIGGERS), f"{kind} {column}={value!r}"
     assert checked == 2 * 3 * len(PAYLOADS) * len(HEADER)
+
+
+RESOURCE_NUMERIC = {"id", "amount", "balance_before", "balance_after", "segments", "unit_price", "cost",
+                    "carrier_fee", "total", "monthly_fee", "price", "fee"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "resource_path", ["finance.resources.LedgerEntryResource", "finance.resources.UsageRecordResource"]
+)
+def test_the_finance_admin_exports_neutralise_formulas_in_every_text_column(workspace, resource_path):
+    channel = ChannelFactory(workspace=workspace, kind="sms", display_name=PAYLOADS[0])
+    for n, payload in enumerate(PAYLOADS):
+        UsageRecordFactory(channel=channel, message_id=f"{payload}{n}")
+        ledger_post(
+            wallet_id=wallet_of(workspace, "sms").id, kind="adjustment", amount=Decimal("-1.5"),
+            idempotency_key=f"{payload}{n}", memo=payload, reference=payload,
+        )  # fmt: skip
+
+    dataset = import_string(resource_path)().export()
+
+    assert len(dataset) == len(PAYLOADS)
+    for row in dataset.dict:
+        for column, value in row.items():
+            value = "" if value is None else str(value)
+            if column in RESOURCE_NUMERIC and value:
+                Decimal(value)
+            else:
+                assert not value.startswith(FORMULA_TRIGGERS), f"{resource_path} {column}={value!r}"
