@@ -130,7 +130,44 @@ STORAGES = {
     },
 }
 
-# --- security (production) ----------------------------------------------------------
+# --- security ---------------------------------------------------------------------
+# Owned by the reliability/security work (issue 10); tests/security/ proves each line.
+INSTALLED_APPS += ["axes", "csp"]
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into a 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+# django-axes checks the lockout before any other backend sees the password.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)  # hours
+# Per user name and address: one attacker cannot lock every account out from one IP, nor spray one account.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Behind the production proxy the client address is the first X-Forwarded-For hop.
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PRODUCTION else ["REMOTE_ADDR"]
+AXES_VERBOSE = False
+
+# Everything is served from our own origin (no CDN, no external fonts); inline scripts are
+# refused. Inline styles stay allowed for the API docs' bundled Swagger UI.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -139,8 +176,6 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-SESSION_COOKIE_HTTPONLY = True
-X_FRAME_OPTIONS = "DENY"
 
 # --- celery -------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -158,17 +193,33 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+# Billing work survives a killed worker: a task is acknowledged only after it ran
+# (acks_late), and one whose worker died is handed back to the queue
+# (reject_on_worker_lost). Every task is idempotent by a unique key, so running it
+# twice has one effect; tests/reliability/test_worker_kills.py proves it.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)  # seconds, hard
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
+# Retries of transient failures (autoretry_for on each task) back off exponentially, with jitter, up to this.
+CELERY_TASK_DEFAULT_RETRY_DELAY = 5
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 if REDIS_URL:
-    # Longer than any task, so a slow task is never handed to a second worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Longer than any task's hard time limit, so a slow task is never handed to a second
+    # worker while the first still runs; a task of a killed worker comes back after it.
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # Sweep for abandoned messages every few seconds (at most every 10) and really scan each time.
+        "unacked_restore_interval": min(10, max(1, _visibility_timeout // 2)),
+        "unacked_restore_throttle": 1,
+    }
 
 # --- queues -------------------------------------------------------------------------
 # Billing work (ingest follow-ups, auto top-up, fees, releases, reconciliation) and

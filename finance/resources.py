@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from finance.services import audit_record
+from usage.exports import cell
 from usage.models import CarrierFee, NumberPrice, Price, PriceList, UsageRecord
 from wallets.models import WalletTransaction
 
@@ -162,7 +163,18 @@ class NumberPriceResource(FinanceImportResource):
         skip_unchanged = True
 
 
-class LedgerEntryResource(resources.ModelResource):
+class SpreadsheetSafeExport(resources.ModelResource):
+    """Text cells that a spreadsheet would run as a formula are neutralised as in the usage
+    CSV (usage.exports.cell); numbers and dates are left as they are, so they still sum."""
+
+    UNTOUCHED_WIDGETS = (widgets.NumberWidget, widgets.DateTimeWidget, widgets.DateWidget, widgets.BooleanWidget)
+
+    def export_field(self, field, instance, **kwargs):
+        value = super().export_field(field, instance, **kwargs)
+        return value if isinstance(field.widget, self.UNTOUCHED_WIDGETS) else cell(value)
+
+
+class LedgerEntryResource(SpreadsheetSafeExport):
     workspace = fields.Field(attribute="wallet__workspace__slug", column_name="workspace")
     wallet_kind = fields.Field(attribute="wallet__kind", column_name="wallet_kind")
     created_by = fields.Field(attribute="created_by__username", column_name="created_by")
@@ -186,7 +198,7 @@ class LedgerEntryResource(resources.ModelResource):
         export_order = fields
 
 
-class UsageRecordResource(resources.ModelResource):
+class UsageRecordResource(SpreadsheetSafeExport):
     workspace = fields.Field(attribute="workspace__slug", column_name="workspace")
     channel = fields.Field(attribute="channel__display_name", column_name="channel")
 

@@ -38,3 +38,8 @@ def topup_panel(*, wallet: Wallet) -> TopUpPanel:
 
 def topup_for_workspace(*, workspace_id: int, topup_id: int) -> TopUp | None:
     return TopUp.objects.filter(pk=topup_id, wallet__workspace_id=workspace_id).select_related("wallet").first()
+
+
+def auto_top_up_pending(*, wallet_id: int) -> TopUp | None:
+    """The wallet's one auto top-up in flight, if any (a partial unique index keeps it to one)."""
+    return TopUp.objects.filter(wallet_id=wallet_id, kind=TopUp.Kind.AUTO, status=TopUp.Status.PENDING).first()

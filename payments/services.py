@@ -8,6 +8,7 @@ Stripe calls are never made inside a database transaction.
 """
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -263,8 +264,15 @@ def saved_card_apply(*, session: dict, card: dict | None) -> str:
     return f"saved card {card['brand']} {card['last4']}"
 
 
+CHECKOUT_SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+
+
 def saved_card_sync(*, session_id: str) -> str:
-    """The return page after saving a card asks Stripe itself, like the top-up success page."""
+    """The return page after saving a card asks Stripe itself, like the top-up success page.
+    The id comes from the browser: anything but a Checkout Session id (empty, or a path that
+    would reach another Stripe endpoint) is refused before Stripe is called."""
+    if not CHECKOUT_SESSION_ID.fullmatch(session_id):
+        raise PaymentRefused(f"{session_id[:40]!r} is not a Checkout Session id")
     session = stripe_client().v1.checkout.sessions.retrieve(session_id).to_dict()
     return saved_card_apply(session=session, card=saved_card_fetch(session=session))
 

@@ -5,20 +5,24 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from billing_portal.celery import billing_task_options
+from payments.selectors import auto_top_up_pending
 from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
 
 
-@shared_task(acks_late=True, autoretry_for=(stripe.APIConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(**billing_task_options(stripe.APIConnectionError))
 def auto_top_up_run(wallet_id: int) -> int | None:
     """Open the wallet's auto top-up if still needed and charge it; safe to run twice
-    (the pending top-up is unique per wallet and its Idempotency-Key is fixed)."""
-    topup = auto_top_up_start(wallet_id=wallet_id)
+    (the pending top-up is unique per wallet and its Idempotency-Key is fixed).
+    A top-up already open is charged too: its worker may have died before reaching Stripe,
+    and this (redelivered) task is the one to finish it."""
+    topup = auto_top_up_start(wallet_id=wallet_id) or auto_top_up_pending(wallet_id=wallet_id)
     if topup is None:
         return None
     return auto_top_up_charge(topup_id=topup.id).id
 
 
-@shared_task(acks_late=True)
+@shared_task(**billing_task_options())
 def reconcile_payments() -> dict:
     since = timezone.now() - timedelta(hours=settings.PAYMENTS_RECONCILE_WINDOW_HOURS)
     report = payments_reconcile(since=since)

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from payments.models import StripeCustomer, TopUp
 from payments.services import auto_top_up_charge, payment_intent_settle
+from payments.tasks import auto_top_up_run
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, save_card
 from wallets.models import AutoTopUpRule, WalletTransaction
@@ -127,6 +128,21 @@ def test_the_save_card_button_starts_a_setup_session_and_the_return_page_saves_i
     assert _messages(back) == ["Card saved."]
     customer = StripeCustomer.objects.get()
     assert (customer.card_brand, customer.card_last4) == ("visa", "4242")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("session_id", [None, "", "../customers", "cs_x/../../customers", "pi_123"])
+def test_the_card_return_page_refuses_anything_but_a_checkout_session_id_without_calling_stripe(
+    owner_client, workspace, stripe_standin, session_id
+):
+    url = reverse("payments:card_saved", args=["acme"])
+
+    back = owner_client.get(url if session_id is None else url + f"?session_id={session_id}")
+
+    assert back.status_code == 302
+    assert _messages(back) == ["We could not confirm the card with Stripe. It will appear once Stripe confirms it."]
+    assert not StripeCustomer.objects.exists()
+    assert stripe_standin.objects == {}
 
 
 @pytest.mark.django_db
@@ -288,3 +304,23 @@ def test_twenty_concurrent_crossings_produce_one_payment_intent(owner, workspace
     assert WalletTransaction.objects.filter(kind="auto_top_up").count() == 1
     wallet.refresh_from_db()
     assert wallet.balance == Decimal("140.000000")
+
+
+@pytest.mark.django_db
+def test_a_task_redelivered_after_its_worker_died_between_opening_and_charging_charges_the_open_top_up(
+    workspace, stripe_standin
+):
+    wallet = wallet_of(workspace, "sms")
+    save_card(stripe_standin, workspace)
+    AutoTopUpRule.objects.create(wallet=wallet, enabled=True, threshold=Decimal("20"), amount=Decimal("50"))
+    # The killed worker had committed the pending top-up, and never reached Stripe.
+    opened = TopUp.objects.create(wallet=wallet, kind="auto", amount=Decimal("50"))
+
+    auto_top_up_run.delay(wallet.id)
+
+    opened.refresh_from_db()
+    assert opened.status == "succeeded" and opened.amount_paid == Decimal("50")
+    assert stripe_standin.count("payment_intent") == 1
+    assert TopUp.objects.count() == 1
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("50.000000")

@@ -12,10 +12,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from django.db import connections
+from django.db import connections, transaction
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, WorkspaceFactory, fund, wallet_of
+from tests.factories import ChannelFactory, PhoneNumberFactory, UsageRecordFactory, WorkspaceFactory, fund, wallet_of
 from usage.models import NumberFeeCharge
+from usage.number_billing import _locked_number
 from usage.tasks import bill_number_fees
 from wallets.models import WalletTransaction
 from wallets.selectors import ledger_verify
@@ -52,3 +53,32 @@ def test_concurrent_billing_runs_on_the_same_day_charge_each_period_once():
     assert NumberFeeCharge.objects.filter(status="unpaid").count() == 2
     assert WalletTransaction.objects.filter(wallet=wallet, kind="number_fee").count() == 4
     assert ledger_verify().problems == []
+
+
+def test_a_number_locked_for_billing_does_not_block_ingest_recording_usage_on_it():
+    """Billing locks number then wallet, ingest wallet then number (its records' foreign key):
+    the number lock must not conflict with the foreign key check, or the two deadlock."""
+    number = PhoneNumberFactory(channel=ChannelFactory(workspace=WorkspaceFactory()))
+    locked, release = threading.Event(), threading.Event()
+
+    def biller() -> None:
+        try:
+            with transaction.atomic():
+                _locked_number(number.id)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=biller)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        with transaction.atomic(), connections["default"].cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")
+            record = UsageRecordFactory(channel=number.channel, phone_number=number)
+    finally:
+        release.set()
+        thread.join()
+
+    assert record.phone_number_id == number.id

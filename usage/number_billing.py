@@ -91,7 +91,7 @@ def _locked_number(number_id: int) -> PhoneNumber:
     # FOR NO KEY UPDATE, not FOR UPDATE: ingest inserts usage records referencing the number
     # while it holds the wallet lock, and that insert takes FOR KEY SHARE on the number row.
     # A full FOR UPDATE here would block it, and billing then waits for the wallet: deadlock
-    # (found by tests/ops/test_multiprocess.py). NO KEY UPDATE still serialises billing runs.
+    # (found by tests/ops/test_multiprocess.py and tests/reliability). NO KEY UPDATE still serialises billing runs.
     return (
         PhoneNumber.objects.select_for_update(of=("self",), no_key=True)
         .select_related("channel__workspace")

@@ -2,21 +2,22 @@
 
 from celery import shared_task
 
+from billing_portal.celery import billing_task_options
 from usage.number_billing import number_fees_bill, number_fees_settle, number_releases_run
 
 
-@shared_task(acks_late=True)
+@shared_task(**billing_task_options())
 def bill_number_fees() -> int:
     """Run hourly by beat so every time zone's midnight is caught; catches up after downtime."""
     return len(number_fees_bill())
 
 
-@shared_task(acks_late=True)
+@shared_task(**billing_task_options())
 def release_due_numbers() -> int:
     return len(number_releases_run())
 
 
-@shared_task(acks_late=True)
+@shared_task(**billing_task_options())
 def settle_number_fees(wallet_id: int) -> int:
     """Queued after a credit to a wallet: pays its unpaid number fees oldest first."""
     return len(number_fees_settle(wallet_id=wallet_id))
