@@ -104,6 +104,9 @@ PRODUCTION_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_production_like",
     "STRIPE_WEBHOOK_SECRET": "whsec_production_like",
     "ALLOWED_HOSTS": "billing.example.com",
+    # The production block (issue 11) also insists on a real broker and a metrics token.
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "METRICS_TOKEN": "metrics-token-for-tests",
 }
 
 

@@ -33,6 +33,9 @@ UNSCOPED = {
     "api_schema": "public schema, no data",
     "api_docs": "public docs, no data",
     "api_redoc": "public docs, no data",
+    "ops:healthz": "process liveness, no data",
+    "ops:readyz": "dependency checks by name only, no addresses or data",
+    "ops:metrics": "aggregate counters without workspace labels; bearer token required in production",
 }
 SECRET_BALANCE = "1234.56"
 SECRET_MARKERS = ("1,234.56", "1234.56", "victim-secret-msg", "+14155550199", "Victim channel")
