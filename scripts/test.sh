@@ -2,7 +2,7 @@
 # Sets up and runs the whole test suite on PostgreSQL.
 # DATABASE_URL / REDIS_URL: use those servers. Without DATABASE_URL a throwaway
 # PostgreSQL 16 is started from the `pgserver` wheel under var/pgtest.
-# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k ledger`).
+# Extra arguments go to pytest (e.g. `bash scripts/test.sh -k ledger`); TEST_WORKERS=0 runs in one process.
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh" requirements-dev.txt
 
@@ -27,7 +27,8 @@ ruff format --check . || { echo "!! run 'ruff format .'"; exit 1; }
 
 echo "==> pytest"
 set +e
-python -m pytest "$@"
+# Two xdist workers (one per core); each gets its own test database.
+python -m pytest -n "${TEST_WORKERS:-2}" "$@"
 status=$?
 set -e
 if [ "$status" = "5" ]; then
