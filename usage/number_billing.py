@@ -306,7 +306,8 @@ def _period_end(anchor: date, index: int) -> date:
 def _batch_bill(*, wallet_id: int, due: list[tuple[date, int, int]], now: datetime) -> tuple[list, list]:
     """Charge the longest run of due periods, oldest first, that needs nothing but a posting.
 
-    One transaction for the lot: the numbers locked in id order (then the wallet,
+    One transaction for the lot: the numbers locked in id order, FOR NO KEY UPDATE
+    as in `_locked_number` (then the wallet,
     inside ledger_post_many), billed periods re-read under the locks, the fees
     posted in due order until the first one the balance does not cover, and the
     charges inserted together. The run stops at the first period that needs more
@@ -318,7 +319,7 @@ def _batch_bill(*, wallet_id: int, due: list[tuple[date, int, int]], now: dateti
         ids = sorted({number_id for _, number_id, _ in due})
         numbers = {
             number.id: number
-            for number in PhoneNumber.objects.select_for_update(of=("self",))
+            for number in PhoneNumber.objects.select_for_update(of=("self",), no_key=True)
             .select_related("channel__workspace")
             .filter(pk__in=ids)
             .order_by("id")
