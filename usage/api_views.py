@@ -17,7 +17,13 @@ from ops.metrics import INGEST_EVENTS
 from usage import events as ev
 from usage.api_auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasWorkspaceKey
 from usage.pricing import NoPrice, NoPriceList
-from usage.selectors import ChannelNotFound, channel_resolve, message_authorize, send_estimate, wallets_overview
+from usage.selectors import (
+    ChannelNotFound,
+    channel_resolve,
+    message_authorize_at_rate,
+    send_estimate,
+    wallets_overview,
+)
 from usage.serializers import (
     AuthorizationSerializer,
     AuthorizeRequestSerializer,
@@ -143,9 +149,12 @@ class AuthorizeView(ApiView):
                 "type": lambda r: ev.clean_type(r.get("type")),
             },
         )
-        ref = channel_resolve(workspace=request.auth.workspace, ref=fields["channel"])
-        ev.type_fits_channel(message_type=fields["type"], channel=ref.channel)
-        answer = message_authorize(ref=ref, direction=fields["direction"])
+        answer = message_authorize_at_rate(
+            workspace=request.auth.workspace,
+            ref=fields["channel"],
+            direction=fields["direction"],
+            message_type=fields["type"],
+        )
         return Response(AuthorizationSerializer(answer).data)
 
 

@@ -19,8 +19,9 @@ would turn it into text that no longer sums, so they are left as they are.
 """
 
 import csv
+import io
 from collections.abc import Iterator
-from itertools import chain
+from itertools import islice
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -58,13 +59,6 @@ def cell(value: object) -> object:
     return value
 
 
-class _Echo:
-    """csv.writer target that hands each formatted line back instead of buffering it."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
 def _message_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
     tz = workspace_tz(wallet)
     rows = (
@@ -89,12 +83,14 @@ def _message_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
     )
     for occurred_at, channel, number, message_id, mtype, category, direction, status, segments, *amounts in rows:
         unit_price, cost, carrier_fee, total = amounts
+        # Only the text cells that come from outside are neutralised here; the labels
+        # are ours and the rest are numbers (usage_csv_lines neutralises ledger rows whole).
         yield [
             "message",
-            timezone.localtime(occurred_at, tz).isoformat(),
-            channel,
-            number or "",
-            message_id,
+            occurred_at.astimezone(tz).isoformat(),
+            cell(channel),
+            cell(number or ""),
+            cell(message_id),
             LABELS[mtype],
             LABELS[category],
             LABELS[direction],
@@ -151,12 +147,29 @@ def _ledger_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
 
 
 def usage_csv_lines(*, wallet: Wallet, filters: UsageFilters) -> Iterator[str]:
-    """The CSV, one encoded line at a time (header first)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(HEADER)
-    # chain is lazy: the ledger query only starts once the last message row is written.
-    for row in chain(_message_rows(wallet=wallet, filters=filters), _ledger_rows(wallet=wallet, filters=filters)):
-        yield writer.writerow([cell(value) for value in row])
+    """The CSV, header first, in pieces of up to CHUNK_SIZE lines.
+
+    A piece per chunk rather than a string per line: a million-line export spent a
+    third of its time handing single lines through generators and the response.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HEADER)
+    yield _take(buffer)  # at once: the browser starts the download before the first query
+    messages = _message_rows(wallet=wallet, filters=filters)
+    # The ledger query only starts once the last message row is written.
+    ledger = ([cell(value) for value in row] for row in _ledger_rows(wallet=wallet, filters=filters))
+    for rows in (messages, ledger):
+        while chunk := list(islice(rows, CHUNK_SIZE)):
+            writer.writerows(chunk)
+            yield _take(buffer)
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def usage_csv_filename(*, wallet: Wallet, filters: UsageFilters) -> str:

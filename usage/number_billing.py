@@ -14,7 +14,8 @@ Each period is its own transaction: the unique (number, period_start) key and th
 ledger idempotency key make every step safe to repeat or to run in two workers.
 """
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -37,7 +38,7 @@ from wallets.exceptions import InsufficientBalance
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO, format_usd
 from wallets.notices import admins_notify
-from wallets.services import ledger_post
+from wallets.services import PostingRequest, ledger_post, ledger_post_many
 
 Status = PhoneNumber.Status
 FeeStatus = NumberFeeCharge.Status
@@ -71,19 +72,25 @@ def _sms_wallet_id(*, workspace_id: int) -> int:
     return Wallet.objects.values_list("id", flat=True).get(workspace_id=workspace_id, kind=Wallet.Kind.SMS)
 
 
-def _fee_post(
-    *, number: PhoneNumber, period_start: date, reference_kind: str, created_by: AbstractBaseUser | None = None
-) -> WalletTransaction:
-    """Post one period's fee; raises InsufficientBalance (and posts nothing) if the balance can't cover it."""
-    return ledger_post(
-        wallet_id=_sms_wallet_id(workspace_id=number.channel.workspace_id),
+def _fee_request(*, number: PhoneNumber, period_start: date, reference_kind: str) -> PostingRequest:
+    return PostingRequest(
         kind=WalletTransaction.Kind.NUMBER_FEE,
         amount=-number.monthly_fee,
         idempotency_key=_fee_key(number_id=number.id, period_start=period_start),
         reference=f"number:{number.id}:{period_start.isoformat()}",
         memo=f"Monthly fee for {number.number} ({reference_kind})",
+    )
+
+
+def _fee_post(
+    *, number: PhoneNumber, period_start: date, reference_kind: str, created_by: AbstractBaseUser | None = None
+) -> WalletTransaction:
+    """Post one period's fee; raises InsufficientBalance (and posts nothing) if the balance can't cover it."""
+    request = _fee_request(number=number, period_start=period_start, reference_kind=reference_kind)
+    return ledger_post(
+        wallet_id=_sms_wallet_id(workspace_id=number.channel.workspace_id),
+        **vars(replace(request, created_by=created_by)),
         require_funds=True,
-        created_by=created_by,
     ).transaction
 
 
@@ -245,7 +252,7 @@ def _period_bill(*, number_id: int, index: int, now: datetime) -> list[NumberBil
             return [_release(number=number, now=now)]
         if number.fee_charges.filter(period_start=period_start).exists():
             return []
-        period_end = anniversary(anchor, index + 1) - timedelta(days=1)
+        period_end = _period_end(anchor, index)
         try:
             posting = _fee_post(number=number, period_start=period_start, reference_kind="monthly")
         except InsufficientBalance:
@@ -271,7 +278,7 @@ def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[Numb
     fee = format_usd(number.monthly_fee)
     if unpaid >= 2 and number.status == Status.ACTIVE:
         number.status = Status.RELEASE_SCHEDULED
-        number.release_scheduled_for = anniversary(anchor, index + 1) - timedelta(days=1)
+        number.release_scheduled_for = _period_end(anchor, index)
         number.save(update_fields=["status", "release_scheduled_for"])
         _notify(
             number,
@@ -292,25 +299,122 @@ def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[Numb
     return []
 
 
-def _workspace_bill(*, workspace: Workspace, now: datetime, on: date | None) -> list[NumberBillingEvent]:
+def _period_end(anchor: date, index: int) -> date:
+    return anniversary(anchor, index + 1) - timedelta(days=1)
+
+
+def _batch_bill(*, wallet_id: int, due: list[tuple[date, int, int]], now: datetime) -> tuple[list, list]:
+    """Charge the longest run of due periods, oldest first, that needs nothing but a posting.
+
+    One transaction for the lot: the numbers locked in id order, FOR NO KEY UPDATE
+    as in `_locked_number` (then the wallet,
+    inside ledger_post_many), billed periods re-read under the locks, the fees
+    posted in due order until the first one the balance does not cover, and the
+    charges inserted together. The run stops at the first period that needs more
+    than a charge (its number is no longer plainly active, or it was billed
+    meanwhile, or the balance runs out); those left are returned for `_period_bill`
+    to handle one by one, in the same order, exactly as before.
+    """
+    with transaction.atomic():
+        ids = sorted({number_id for _, number_id, _ in due})
+        numbers = {
+            number.id: number
+            for number in PhoneNumber.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("channel__workspace")
+            .filter(pk__in=ids)
+            .order_by("id")
+        }
+        billed = set(
+            NumberFeeCharge.objects.filter(phone_number_id__in=ids).values_list("phone_number_id", "period_start")
+        )
+        plan: list[tuple[PhoneNumber, date, int]] = []
+        for period_start, number_id, index in due:
+            number = numbers[number_id]
+            if number.status != Status.ACTIVE or number.release_scheduled_for or (number_id, period_start) in billed:
+                break
+            plan.append((number, period_start, index))
+        requests = [
+            _fee_request(number=number, period_start=period_start, reference_kind="monthly")
+            for number, period_start, _ in plan
+        ]
+        postings = ledger_post_many(wallet_id=wallet_id, requests=requests, require_funds=True) if plan else []
+        charged = list(zip(plan, postings, strict=False))
+        NumberFeeCharge.objects.bulk_create(
+            NumberFeeCharge(
+                phone_number=number,
+                period_start=period_start,
+                period_end=_period_end(billing_anchor(number), index),
+                amount=number.monthly_fee,
+                status=FeeStatus.CHARGED,
+                posting=posting.transaction,
+                settled_at=now,
+            )
+            for (number, period_start, index), posting in charged
+        )
+    events = [
+        NumberBillingEvent(number.number, period_start, "charged", number.monthly_fee)
+        for (number, period_start, _), _ in charged
+    ]
+    return events, due[len(charged) :]
+
+
+def _workspace_bill(
+    *, wallet_id: int, numbers: list[PhoneNumber], billed: set, settle: bool, now: datetime, on: date | None
+) -> list[NumberBillingEvent]:
     """Bill every due period of the workspace's numbers, oldest first across numbers,
     so that after a gap the balance is spent in the order the periods fell due."""
-    events = number_fees_settle(wallet_id=_sms_wallet_id(workspace_id=workspace.id), now=now)
-    today = on or local_today(workspace=workspace, now=now)
-    numbers = PhoneNumber.objects.filter(
-        channel__workspace=workspace, channel__kind=Channel.Kind.SMS, status__in=HELD_STATUSES, monthly_fee__gt=0
-    )
+    events = number_fees_settle(wallet_id=wallet_id, now=now) if settle else []
     due: list[tuple[date, int, int]] = []
     for number in numbers:
         anchor = billing_anchor(number)
-        billed = set(number.fee_charges.values_list("period_start", flat=True))
+        today = on or local_today(workspace=number.channel.workspace, now=now)
         for index in range(1, period_index(anchor=anchor, today=today) + 1):
             period_start = anniversary(anchor, index)
-            if period_start not in billed:
+            if (number.id, period_start) not in billed:
                 due.append((period_start, number.id, index))
-    for _period_start, number_id, index in sorted(due):
+    if not due:
+        return events
+    charged, rest = _batch_bill(wallet_id=wallet_id, due=sorted(due), now=now)
+    events += charged
+    for _period_start, number_id, index in rest:
         events += _period_bill(number_id=number_id, index=index, now=now)
-    return events + number_releases_run(workspace=workspace, now=now, on=on)
+    return events
+
+
+def _all_bill(*, now: datetime, on: date | None) -> list[NumberBillingEvent]:
+    """Read what every workspace holds in a few queries, bill each workspace, then release what is due."""
+    held = PhoneNumber.objects.filter(
+        channel__kind=Channel.Kind.SMS, status__in=HELD_STATUSES, monthly_fee__gt=0
+    ).select_related("channel__workspace")
+    by_workspace: dict[int, list[PhoneNumber]] = defaultdict(list)
+    for number in held.order_by("id"):
+        by_workspace[number.channel.workspace_id].append(number)
+    billed = set(
+        NumberFeeCharge.objects.filter(phone_number__status__in=HELD_STATUSES).values_list(
+            "phone_number_id", "period_start"
+        )
+    )
+    unpaid = set(
+        NumberFeeCharge.objects.filter(status=FeeStatus.UNPAID).values_list(
+            "phone_number__channel__workspace_id", flat=True
+        )
+    )
+    wallets = dict(
+        Wallet.objects.filter(kind=Wallet.Kind.SMS, workspace_id__in=list(by_workspace)).values_list(
+            "workspace_id", "id"
+        )
+    )
+    events: list[NumberBillingEvent] = []
+    for workspace_id, numbers in sorted(by_workspace.items()):
+        events += _workspace_bill(
+            wallet_id=wallets[workspace_id],
+            numbers=numbers,
+            billed=billed,
+            settle=workspace_id in unpaid,
+            now=now,
+            on=on,
+        )
+    return events + number_releases_run(now=now, on=on)
 
 
 def number_fees_bill(
@@ -327,13 +431,10 @@ def number_fees_bill(
     transaction never fire).
     """
     now = now or timezone.now()
-    workspaces = Workspace.objects.filter(
-        channels__kind=Channel.Kind.SMS, channels__numbers__status__in=HELD_STATUSES
-    ).distinct()
     if not dry_run:
-        return [event for workspace in workspaces for event in _workspace_bill(workspace=workspace, now=now, on=on)]
+        return _all_bill(now=now, on=on)
     with transaction.atomic():
-        events = [event for workspace in workspaces for event in _workspace_bill(workspace=workspace, now=now, on=on)]
+        events = _all_bill(now=now, on=on)
         transaction.set_rollback(True)
     return events
 

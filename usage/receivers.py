@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from usage.models import Channel, PhoneNumber
+from usage.selectors import numbers_version_bump
 from wallets.models import Wallet, WalletTransaction
 from wallets.signals import posting_committed
 
@@ -23,3 +26,13 @@ def settle_number_fees_after_credit(
     from usage.tasks import settle_number_fees
 
     transaction.on_commit(lambda: settle_number_fees.delay(wallet_id))
+
+
+@receiver(post_save, sender=PhoneNumber, dispatch_uid="usage.authorization_follows_numbers_saved")
+@receiver(post_delete, sender=PhoneNumber, dispatch_uid="usage.authorization_follows_numbers_deleted")
+def authorization_follows_numbers(sender, instance: PhoneNumber, **kwargs) -> None:
+    """A number bought, released or moved changes the routes of the workspace's references.
+    Bumped now (for reads inside this transaction) and after the commit (for everyone else)."""
+    workspace_id = Channel.objects.values_list("workspace_id", flat=True).get(pk=instance.channel_id)
+    numbers_version_bump(workspace_id)
+    transaction.on_commit(lambda: numbers_version_bump(workspace_id))

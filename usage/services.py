@@ -203,26 +203,27 @@ def _charge(wallet: Wallet, kind: str, amount: Decimal, key: str, count: int) ->
     return posting.transaction.id
 
 
+# Each column with its PostgreSQL type, for the one-statement insert over arrays.
 RECORD_COLUMNS = (
-    "workspace_id",
-    "wallet_id",
-    "channel_id",
-    "phone_number_id",
-    "message_id",
-    "message_type",
-    "category",
-    "direction",
-    "status",
-    "country",
-    "segments",
-    "unit_price",
-    "cost",
-    "carrier_fee",
-    "total",
-    "occurred_at",
-    "recorded_at",
-    "posting_id",
-    "carrier_posting_id",
+    ("workspace_id", "bigint"),
+    ("wallet_id", "bigint"),
+    ("channel_id", "bigint"),
+    ("phone_number_id", "bigint"),
+    ("message_id", "text"),
+    ("message_type", "text"),
+    ("category", "text"),
+    ("direction", "text"),
+    ("status", "text"),
+    ("country", "text"),
+    ("segments", "integer"),
+    ("unit_price", "numeric"),
+    ("cost", "numeric"),
+    ("carrier_fee", "numeric"),
+    ("total", "numeric"),
+    ("occurred_at", "timestamptz"),
+    ("recorded_at", "timestamptz"),
+    ("posting_id", "bigint"),
+    ("carrier_posting_id", "bigint"),
 )
 
 
@@ -262,17 +263,22 @@ def _records_insert(*, workspace: Workspace, rows: list[tuple[Wallet, PricedEven
                 carrier_posting_id,
             ]
         )
-    placeholders = ", ".join(["%s"] * len(RECORD_COLUMNS))
+    table, columns = UsageRecord._meta.db_table, ", ".join(name for name, _ in RECORD_COLUMNS)
+    conflict = "ON CONFLICT (workspace_id, message_id) DO NOTHING"
     # Only constant identifiers are formatted in; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {UsageRecord._meta.db_table} ({', '.join(RECORD_COLUMNS)}) VALUES ({placeholders}) "  # noqa: S608
-        "ON CONFLICT (workspace_id, message_id) DO NOTHING"
-    )
-    # executemany: the statement is parsed once and the rows pipelined (psycopg 3), where one
-    # 19,000-placeholder VALUES list spent most of its time in client-side query parsing.
-    # rowcount is the total over all rows on both PostgreSQL and SQLite.
+    # rowcount is the number of rows inserted on both paths.
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if connection.vendor == "postgresql":
+            # One statement over one array per column: the batch goes through one executor
+            # run, where 1,000 pipelined one-row INSERTs paid a parse, plan and execute each
+            # (70% of the ingest's time under a profile of 1,000-event batches).
+            arrays = ", ".join(f"%s::{pg_type}[]" for _, pg_type in RECORD_COLUMNS)
+            sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608
+            cursor.execute(sql, [list(column) for column in zip(*params, strict=True)])
+        else:
+            # SQLite (the demo): executemany, the statement parsed once.
+            placeholders = ", ".join(["%s"] * len(RECORD_COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {conflict}", params)  # noqa: S608
         return cursor.rowcount
 
 

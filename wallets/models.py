@@ -115,7 +115,12 @@ class WalletTransaction(models.Model):
                 name="ledger_kind_valid",
             ),
         ]
-        indexes = [models.Index(fields=["wallet", "-id"], name="ledger_wallet_latest")]
+        indexes = [
+            models.Index(fields=["wallet", "-id"], name="ledger_wallet_latest"),
+            # The pages' and the export's ranges of one wallet's ledger (number fees, runway):
+            # without it PostgreSQL ANDs the wallet index with created_at over every wallet.
+            models.Index(fields=["wallet", "created_at"], name="ledger_wallet_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount} on {self.wallet}"

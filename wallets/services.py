@@ -1,6 +1,6 @@
 """Writes to wallets. `ledger_post` is the only code that writes a ledger row or a balance."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -45,6 +45,18 @@ def _validated_amount(amount: object, currency: str) -> Decimal:
     return amount.quantize(QUANTUM)
 
 
+@dataclass(frozen=True)
+class PostingRequest:
+    """One posting to make; see ledger_post for the meaning of each field."""
+
+    kind: str
+    amount: Decimal
+    idempotency_key: str
+    reference: str = ""
+    memo: str = ""
+    created_by: AbstractBaseUser | None = None
+
+
 def ledger_post(
     *,
     wallet_id: int,
@@ -66,46 +78,87 @@ def ledger_post(
     May be called inside an outer transaction; the row lock is then held until
     the outer transaction ends.
     """
-    amount = _validated_amount(amount, currency)
-    if kind not in WalletTransaction.Kind.values:
-        raise InvalidAmount(f"Unknown posting kind {kind!r}.")
-    if not idempotency_key:
-        raise InvalidAmount("An idempotency key is required.")
+    request = PostingRequest(kind, amount, idempotency_key, reference, memo, created_by)
+    postings = ledger_post_many(wallet_id=wallet_id, requests=[request], currency=currency, require_funds=require_funds)
+    if not postings:
+        balance = Wallet.objects.values_list("balance", flat=True).get(pk=wallet_id)
+        raise InsufficientBalance(f"Balance {balance} does not cover {-request.amount}.")
+    return postings[0]
 
+
+def ledger_post_many(
+    *, wallet_id: int, requests: list[PostingRequest], currency: str = CURRENCY, require_funds: bool = False
+) -> list[Posting]:
+    """Post several amounts to one wallet, in order, under one lock and in four queries.
+
+    Each request behaves as `ledger_post` would (a repeated key returns its first
+    posting). With `require_funds`, posting stops before the first request the
+    balance does not cover: the postings returned are those made (or found), in
+    order, and the caller learns from their number where it stopped. The batch
+    exists for work that charges many items to one wallet (the monthly fee run):
+    one lock, one duplicate check, one INSERT and one balance update instead of
+    four queries and a commit per item.
+    """
+    requests = [_validated_request(request, currency) for request in requests]
+    postings: list[Posting] = []
     with transaction.atomic():
-        wallet = Wallet.objects.select_for_update().get(pk=wallet_id)
-        existing = WalletTransaction.objects.filter(wallet_id=wallet_id, idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.amount != amount or existing.kind != kind:
-                raise IdempotencyKeyReused(
-                    f"Key {idempotency_key!r} was used for {existing.kind} {existing.amount}, not {kind} {amount}."
-                )
-            return Posting(transaction=existing, created=False)
-
-        new_balance = wallet.balance + amount
-        if require_funds and new_balance < ZERO:
-            raise InsufficientBalance(f"Balance {wallet.balance} does not cover {-amount}.")
-        posted = WalletTransaction.objects.create(
-            wallet_id=wallet_id,
-            kind=kind,
-            amount=amount,
-            balance_before=wallet.balance,
-            balance_after=new_balance,
-            reference=reference,
-            memo=memo,
-            idempotency_key=idempotency_key,
-            created_by=created_by,
-        )
-        # The exact Decimal computed under the lock, not F("balance") + amount:
-        # SQLite (demo only) would do that sum in binary floating point.
-        Wallet.objects.filter(pk=wallet_id).update(balance=new_balance)
-
-        transaction.on_commit(
-            lambda: posting_committed.send(
-                sender=WalletTransaction, posting=posted, wallet_id=wallet_id, balance=new_balance
+        balance = Wallet.objects.select_for_update().values_list("balance", flat=True).get(pk=wallet_id)
+        existing = {
+            posted.idempotency_key: posted
+            for posted in WalletTransaction.objects.filter(
+                wallet_id=wallet_id, idempotency_key__in=[request.idempotency_key for request in requests]
             )
-        )
-    return Posting(transaction=posted, created=True)
+        }
+        new: list[WalletTransaction] = []
+        for request in requests:
+            found = existing.get(request.idempotency_key)
+            if found is not None:
+                if found.amount != request.amount or found.kind != request.kind:
+                    raise IdempotencyKeyReused(
+                        f"Key {request.idempotency_key!r} was used for {found.kind} {found.amount}, "
+                        f"not {request.kind} {request.amount}."
+                    )
+                postings.append(Posting(transaction=found, created=False))
+                continue
+            if require_funds and balance + request.amount < ZERO:
+                break
+            row = WalletTransaction(
+                wallet_id=wallet_id,
+                kind=request.kind,
+                amount=request.amount,
+                balance_before=balance,
+                balance_after=balance + request.amount,
+                reference=request.reference,
+                memo=request.memo,
+                idempotency_key=request.idempotency_key,
+                created_by=request.created_by,
+            )
+            # A key repeated inside the batch is the same posting, like a retried call.
+            existing[request.idempotency_key] = row
+            balance = row.balance_after
+            new.append(row)
+            postings.append(Posting(transaction=row, created=True))
+        if new:
+            # One INSERT in list order: ids ascend along the chain the ledger trigger checks.
+            WalletTransaction.objects.bulk_create(new)
+            # The exact Decimal computed under the lock, not F("balance") + amount:
+            # SQLite (demo only) would do that sum in binary floating point.
+            Wallet.objects.filter(pk=wallet_id).update(balance=balance)
+            transaction.on_commit(lambda: _announce(wallet_id, new))
+    return postings
+
+
+def _announce(wallet_id: int, posted: list[WalletTransaction]) -> None:
+    for row in posted:
+        posting_committed.send(sender=WalletTransaction, posting=row, wallet_id=wallet_id, balance=row.balance_after)
+
+
+def _validated_request(request: PostingRequest, currency: str) -> PostingRequest:
+    if request.kind not in WalletTransaction.Kind.values:
+        raise InvalidAmount(f"Unknown posting kind {request.kind!r}.")
+    if not request.idempotency_key:
+        raise InvalidAmount("An idempotency key is required.")
+    return replace(request, amount=_validated_amount(request.amount, currency))
 
 
 def wallets_ensure(*, workspace: Workspace) -> dict[str, Wallet]:

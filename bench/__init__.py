@@ -1,0 +1,1 @@
+"""Benchmarks at production scale: `python -m bench --scale small|full`. See README, Performance."""
