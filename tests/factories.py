@@ -72,7 +72,8 @@ class PhoneNumberFactory(factory.django.DjangoModelFactory):
         model = PhoneNumber
 
     channel = factory.SubFactory(ChannelFactory)
-    number = factory.Sequence(lambda n: f"+1415555{n:04d}")
+    # Its own exchange (312), so a generated number never collides with the +1 415 555 numbers tests name.
+    number = factory.Sequence(lambda n: f"+1312555{n:04d}")
     country = "US"
     monthly_fee = Decimal("1.150000")
     purchased_at = factory.LazyFunction(lambda: datetime(2026, 7, 15, 12, 0, tzinfo=UTC))
