@@ -9,13 +9,13 @@ issue 11 on a scratch 10M-row ledger); max(id) with wallet_id = $1 always uses t
 
 from django.db import migrations
 
-FORWARD = """
+CHAIN_FUNCTION = """
 CREATE OR REPLACE FUNCTION ledger_check_chain() RETURNS trigger AS $$
 DECLARE
     previous numeric;
 BEGIN
     SELECT balance_after INTO previous FROM wallets_wallettransaction
-        WHERE id = (SELECT max(id) FROM wallets_wallettransaction WHERE wallet_id = NEW.wallet_id);
+        WHERE {previous_row};
     IF COALESCE(previous, 0) <> NEW.balance_before THEN
         RAISE EXCEPTION 'ledger chain broken for wallet %: previous balance_after %, new balance_before %',
             NEW.wallet_id, COALESCE(previous, 0), NEW.balance_before
@@ -25,23 +25,10 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 """
-
-REVERSE = """
-CREATE OR REPLACE FUNCTION ledger_check_chain() RETURNS trigger AS $$
-DECLARE
-    previous numeric;
-BEGIN
-    SELECT balance_after INTO previous FROM wallets_wallettransaction
-        WHERE wallet_id = NEW.wallet_id ORDER BY id DESC LIMIT 1;
-    IF COALESCE(previous, 0) <> NEW.balance_before THEN
-        RAISE EXCEPTION 'ledger chain broken for wallet %: previous balance_after %, new balance_before %',
-            NEW.wallet_id, COALESCE(previous, 0), NEW.balance_before
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"""
+FORWARD = CHAIN_FUNCTION.format(
+    previous_row="id = (SELECT max(id) FROM wallets_wallettransaction WHERE wallet_id = NEW.wallet_id)"
+)
+REVERSE = CHAIN_FUNCTION.format(previous_row="wallet_id = NEW.wallet_id ORDER BY id DESC LIMIT 1")
 
 
 def forward(apps, schema_editor):
