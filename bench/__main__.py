@@ -26,6 +26,7 @@ SCALES = {
              "page_runs": 50, "writers": 16, "postings": 500},
 }  # fmt: skip
 RESULTS = Path(__file__).resolve().parent / "results"
+CASES = ("page", "export", "authorize", "fees", "hot_wallet", "ingest")
 
 
 def fresh_database() -> str:
@@ -93,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--port", type=int, default=8190, help="gunicorn port (127.0.0.1)")
+    parser.add_argument("--only", nargs="+", choices=CASES, help="run only these benchmarks (no table or JSON)")
     args = parser.parse_args()
     scale = SCALES[args.scale]
 
@@ -118,16 +120,18 @@ def main() -> None:
         months=12,
         verbosity=0,
     )
-    results = {
-        "page": step("wallet page", cases.wallet_page, runs=scale["page_runs"]),
-        "export": step("csv export", cases.export),
-        "authorize": step(
-            "authorize", cases.authorize, wrk=ensure_wrk(), port=args.port, seconds=scale["auth_seconds"]
-        ),
-        "fees": step("fee run", cases.fee_run),
-        "hot_wallet": step("hot wallet", cases.hot_wallet, writers=scale["writers"], postings=scale["postings"]),
-        "ingest": step("ingest", cases.ingest, events=scale["ingest"], port=args.port),
+    run = {
+        "page": lambda: cases.wallet_page(runs=scale["page_runs"]),
+        "export": cases.export,
+        "authorize": lambda: cases.authorize(wrk=ensure_wrk(), port=args.port, seconds=scale["auth_seconds"]),
+        "fees": cases.fee_run,
+        "hot_wallet": lambda: cases.hot_wallet(writers=scale["writers"], postings=scale["postings"]),
+        "ingest": lambda: cases.ingest(events=scale["ingest"], port=args.port),
     }
+    results = {name: step(name, run[name]) for name in args.only or CASES}
+    if args.only:
+        print(json.dumps(results, indent=2, default=str))
+        return
     elapsed = time.perf_counter() - started
     rows = table(results)
     print(f"\nBench at scale {args.scale} ({elapsed / 60:.1f} min, {os.cpu_count()} CPUs, {platform.platform()})")

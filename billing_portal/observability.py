@@ -29,7 +29,7 @@ _STATIC_PREFIX = "/" + settings.STATIC_URL.lstrip("/")
 
 # A proxy's X-Request-ID is kept when it looks like an id, so one id follows a request
 # through the load balancer and into our logs; anything else is replaced.
-_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _SECRETS = (
     (re.compile(r"\b(?:\d[ -]?){12,18}\d\b"), "[card]"),
     (re.compile(r"\b(bpk|sk|rk|whsec)_[A-Za-z0-9_-]+"), r"\1_[redacted]"),
@@ -80,7 +80,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if INCOMING_ID.match(incoming) else uuid.uuid4().hex
         tokens = (request_id_var.set(request_id), workspace_id_var.set(None))
         started = time.perf_counter()
         try:

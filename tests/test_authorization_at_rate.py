@@ -7,13 +7,12 @@ commit, so the tests must commit like production does.
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, default_price_list, fund, wallet_of
+from usage.authz_cache import numbers_version_key, redis_client
 from usage.models import PhoneNumber
-from usage.selectors import numbers_version_key
 from usage.services import usage_ingest
 from wallets.models import WalletTransaction
 from wallets.services import ledger_post
@@ -96,7 +95,7 @@ def test_a_cached_call_reads_the_api_key_and_the_balance_only(client, key, numbe
 def test_a_lost_version_key_never_revives_an_old_route(client, key, number, workspace):
     fund(wallet_of(workspace, "sms"), "5.000000", key="fund")
     assert authorize(client, key, "+14155550100")["allowed"] is True
-    cache.delete(numbers_version_key(workspace.id))  # evicted
+    redis_client().delete(numbers_version_key(workspace.id))  # evicted
     number.status = PhoneNumber.Status.RELEASED
     number.save(update_fields=["status"])
 

@@ -1,9 +1,6 @@
 """Who is calling the platform API (a workspace's key) and how often it may call."""
 
-import time
-
 from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
@@ -13,10 +10,12 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from usage import authz_cache
 from usage.models import ApiKey
 from usage.services import api_key_hash, api_key_touch
 
-DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# WSGI environ key: (count, seconds left) of a call the fast path counted and handed on.
+FAST_PATH_COUNT = "billing.authorize_fast.count"
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -38,6 +37,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("This API key has been revoked.")
         api_key_touch(api_key=api_key, at=timezone.now())
+        authz_cache.key_remember(
+            key_hash=api_key.key_hash,
+            entry=authz_cache.KeyEntry(api_key.pk, api_key.workspace_id, int(api_key.last_used_at.timestamp())),
+        )
         return AnonymousUser(), api_key
 
     def authenticate_header(self, request: Request) -> str:
@@ -58,30 +61,28 @@ class HasWorkspaceKey(BasePermission):
 
 
 class ApiKeyRateThrottle(BaseThrottle):
-    """A fixed-window counter per key and scope in the cache: one INCR per call.
+    """A fixed-window counter per key and scope in Redis: one INCR per call.
 
     DRF's SimpleRateThrottle keeps a list of every request time, which grows with the
     rate; the authorization API is asked thousands of times a second, so a counter it is.
     Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][view.throttle_scope], e.g. "600/min".
+    A call the fast path (usage.authorize_fast) has counted already and handed on
+    carries its count in FAST_PATH_COUNT, so it is never counted twice.
     """
 
     def allow_request(self, request: Request, view) -> bool:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(getattr(view, "throttle_scope", ""))
         if not rate or not isinstance(request.auth, ApiKey):
             return True
-        count, period = rate.split("/")
-        seconds = DURATIONS[period[0]]
-        now = time.time()
-        window = int(now // seconds)
-        key = f"api-throttle:{view.throttle_scope}:{request.auth.pk}:{window}"
-        self.retry_after = (window + 1) * seconds - now
-        if cache.add(key, 1, timeout=seconds + 1):
-            return True
-        try:
-            return cache.incr(key) <= int(count)
-        except ValueError:  # the window's key expired between add and incr: a new window
-            cache.set(key, 1, timeout=seconds + 1)
-            return True
+        limit, seconds = authz_cache.rate_parse(rate)
+        counted = request.META.get(FAST_PATH_COUNT)
+        if counted is not None:
+            count, self.retry_after = counted
+        else:
+            count, self.retry_after = authz_cache.throttle_count(
+                scope=view.throttle_scope, api_key_id=request.auth.pk, seconds=seconds
+            )
+        return count <= limit
 
     def wait(self) -> float:
         return self.retry_after

@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from usage.models import Channel, PhoneNumber
-from usage.selectors import numbers_version_bump
+from usage.authz_cache import key_forget, numbers_version_bump
+from usage.models import ApiKey, Channel, PhoneNumber
 from wallets.models import Wallet, WalletTransaction
 from wallets.signals import posting_committed
 
@@ -36,3 +36,10 @@ def authorization_follows_numbers(sender, instance: PhoneNumber, **kwargs) -> No
     workspace_id = Channel.objects.values_list("workspace_id", flat=True).get(pk=instance.channel_id)
     numbers_version_bump(workspace_id)
     transaction.on_commit(lambda: numbers_version_bump(workspace_id))
+
+
+@receiver(post_delete, sender=ApiKey, dispatch_uid="usage.api_key_deleted")
+def api_key_deleted(sender, instance: ApiKey, **kwargs) -> None:
+    """A deleted key (or its workspace's) answers no call again, cached or not."""
+    key_forget(key_hash=instance.key_hash)
+    transaction.on_commit(lambda: key_forget(key_hash=instance.key_hash))

@@ -14,15 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from time import time_ns
 from zoneinfo import ZoneInfo
 
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from usage.authz_cache import Route, route_cached, route_remember
 from usage.events import FieldError, type_fits_channel
 from usage.models import Channel, DailyUsageRollup, NumberFeeCharge, PhoneNumber, UsageRecord
 from usage.pricing import PriceBook, Quote
@@ -96,10 +94,12 @@ class Authorization:
 def message_authorize(*, ref: ChannelRef, direction: str) -> Authorization:
     """May this channel send (or receive) a message now? Uses `wallet_status`, the one rule."""
     wallet = wallet_for_channel(channel=ref.channel)
-    return _authorization(kind=wallet.kind, balance=wallet.balance, released=_number_released(ref), direction=direction)
+    return authorization_decide(
+        kind=wallet.kind, balance=wallet.balance, released=_number_released(ref), direction=direction
+    )
 
 
-def _authorization(*, kind: str, balance: Decimal, released: bool, direction: str) -> Authorization:
+def authorization_decide(*, kind: str, balance: Decimal, released: bool, direction: str) -> Authorization:
     """SMS wallet at or below zero: all SMS/MMS, both directions, stop. WhatsApp wallet below
     zero: sending pauses; receiving goes on (the customer's messages still arrive)."""
     if released:
@@ -115,58 +115,22 @@ def _authorization(*, kind: str, balance: Decimal, released: bool, direction: st
 # --- authorization at API rates ------------------------------------------------------
 #
 # The balance is never cached: every answer reads it (one primary-key query), so the
-# posting that empties a wallet blocks the very next authorization. What is cached is
-# the route from a channel reference to its channel, wallet and release state, which
-# otherwise costs three queries. It changes only when a number is saved (bought,
-# released, moved), and each save bumps the workspace's version in the cache, in the
-# saving transaction and again after its commit (usage.receivers). A route is used only
-# under the version it was read with, and that version is read before the route is,
-# so a route older than a change is filed under a version already gone.
-
-ROUTE_TTL = 600
-
-
-@dataclass(frozen=True)
-class Route:
-    channel_id: int
-    channel_kind: str
-    wallet_id: int
-    wallet_kind: str
-    released: bool
-
-
-def numbers_version_key(workspace_id: int) -> str:
-    # The database name keeps apart deployments (and test databases) that share a Redis.
-    return f"authz:{connection.settings_dict['NAME']}:numbers:{workspace_id}"
-
-
-def numbers_version_bump(workspace_id: int) -> None:
-    """A new version; a lost key restarts from the clock, never from a number used before."""
-    key = numbers_version_key(workspace_id)
-    try:
-        cache.incr(key)
-    except ValueError:
-        cache.add(key, time_ns(), timeout=None)
+# posting that empties a wallet blocks the very next authorization. What is cached
+# (usage.authz_cache) is the route from a channel reference to its channel, wallet and
+# release state, which otherwise costs three queries, under the workspace's numbers version.
 
 
 def _route(*, workspace: Workspace, ref: int | str) -> Route:
     """The reference's route, from the cache while the workspace's numbers are unchanged."""
-    version_key = numbers_version_key(workspace.id)
-    route_key = f"authz:{connection.settings_dict['NAME']}:route:{workspace.id}:{ref}"
-    found = cache.get_many([version_key, route_key])
-    version = found.get(version_key)
-    if version is None:
-        cache.add(version_key, time_ns(), timeout=None)
-        version = cache.get(version_key)
-    cached = found.get(route_key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
+    version, route = route_cached(workspace_id=workspace.id, ref=ref)
+    if route is not None:
+        return route
     channel_ref = channel_resolve(workspace=workspace, ref=ref)
     wallet = wallet_for_channel(channel=channel_ref.channel)
     route = Route(
         channel_ref.channel.id, channel_ref.channel.kind, wallet.id, wallet.kind, _number_released(channel_ref)
     )
-    cache.set(route_key, (version, route), timeout=ROUTE_TTL)
+    route_remember(workspace_id=workspace.id, ref=ref, version=version, route=route)
     return route
 
 
@@ -180,7 +144,7 @@ def message_authorize_at_rate(
     route = _route(workspace=workspace, ref=ref)
     type_fits_channel(message_type=message_type, channel=Channel(pk=route.channel_id, kind=route.channel_kind))
     balance = Wallet.objects.values_list("balance", flat=True).get(pk=route.wallet_id)
-    return _authorization(kind=route.wallet_kind, balance=balance, released=route.released, direction=direction)
+    return authorization_decide(kind=route.wallet_kind, balance=balance, released=route.released, direction=direction)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from usage import authz_cache
 from usage import events as ev
 from usage.models import ApiKey, DailyUsageRollup, PhoneNumber, UsageRecord
 from usage.pricing import NoPrice, NoPriceList, PriceBook, Quote
@@ -344,9 +345,14 @@ def api_key_create(
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Refused from the next call on: the cached entry is replaced by a revoked marker
+    now and again after the commit (a call in between still finds the key active in
+    the database until then)."""
     if api_key.revoked_at is None:
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         api_key.refresh_from_db(fields=["revoked_at"])
+    authz_cache.key_forget(key_hash=api_key.key_hash)
+    transaction.on_commit(lambda: authz_cache.key_forget(key_hash=api_key.key_hash))
     return api_key
 
 
