@@ -315,9 +315,10 @@ def _period_end(anchor: date, index: int) -> date:
     return anniversary(anchor, index + 1) - timedelta(days=1)
 
 
-# Due periods billed per transaction: a few hundred workspaces share one lock of their
-# numbers, one read of their billed periods, one INSERT of charges and one commit, while
-# each wallet is still locked for well under a second (ingest on it waits that long).
+# Due periods billed per transaction: the workspaces they belong to share one lock of
+# their numbers, one read of their billed periods, one INSERT of charges and one commit,
+# and a wallet stays locked for a fraction of a second (about 0.2 s per 1,000 periods
+# here; ingest on that wallet waits that long). 250 to 4,000 measured the same.
 FEE_RUN_CHUNK = 1000
 
 Due = tuple[date, int, int]  # (period_start, number_id, index), sorted oldest first
