@@ -1,6 +1,8 @@
 """Signal receivers of the ops app, connected in OpsConfig.ready: they feed the metrics,
 the beat task health and the log context."""
 
+from collections import Counter
+
 from celery.signals import task_prerun, task_success
 from django.conf import settings
 from django.dispatch import receiver
@@ -15,8 +17,9 @@ task_prerun.connect(task_context_bind, weak=False, dispatch_uid="ops.task_contex
 
 
 @receiver(posting_committed, dispatch_uid="ops.count_posting")
-def count_posting(sender: type, posting, **kwargs: object) -> None:
-    POSTINGS.labels(posting.kind).inc()
+def count_posting(sender: type, postings: list, **kwargs: object) -> None:
+    for kind, count in Counter(posting.kind for posting in postings).items():
+        POSTINGS.labels(kind).inc(count)
 
 
 @task_success.connect(weak=False, dispatch_uid="ops.beat_task_succeeded")

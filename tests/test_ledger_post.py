@@ -118,8 +118,8 @@ def test_posting_committed_signal_fires_once_after_commit(sms_wallet, django_cap
 
     received = []
 
-    def receiver(sender, posting, wallet_id, balance, **kwargs):
-        received.append((wallet_id, balance))
+    def receiver(sender, postings, wallet_id, balance, **kwargs):
+        received.append(([posting.idempotency_key for posting in postings], wallet_id, balance))
 
     posting_committed.connect(receiver)
     try:
@@ -128,4 +128,31 @@ def test_posting_committed_signal_fires_once_after_commit(sms_wallet, django_cap
             post(sms_wallet, Decimal("3"), "sig")  # duplicate: no second signal
     finally:
         posting_committed.disconnect(receiver)
-    assert received == [(sms_wallet.id, Decimal("3"))]
+    assert received == [(["sig"], sms_wallet.id, Decimal("3"))]
+
+
+def test_a_batch_is_announced_once_per_wallet_with_its_postings_and_the_last_balance(
+    sms_wallet, django_capture_on_commit_callbacks
+):
+    from wallets.services import PostingRequest, ledger_post_many
+    from wallets.signals import posting_committed
+
+    received = []
+
+    def receiver(sender, postings, wallet_id, balance, **kwargs):
+        received.append(([(posting.idempotency_key, posting.balance_after) for posting in postings], balance))
+
+    requests = [
+        PostingRequest(kind="top_up", amount=Decimal("10"), idempotency_key="credit"),
+        PostingRequest(kind="number_fee", amount=Decimal("-1.15"), idempotency_key="fee-1"),
+        PostingRequest(kind="number_fee", amount=Decimal("-1.15"), idempotency_key="fee-2"),
+    ]
+    posting_committed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            ledger_post_many(wallet_id=sms_wallet.id, requests=requests)
+    finally:
+        posting_committed.disconnect(receiver)
+    assert received == [
+        ([("credit", Decimal("10")), ("fee-1", Decimal("8.85")), ("fee-2", Decimal("7.70"))], Decimal("7.70"))
+    ]

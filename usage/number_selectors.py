@@ -24,13 +24,18 @@ def anniversary(anchor: date, months: int) -> date:
     return date(year, month, min(anchor.day, calendar.monthrange(year, month)[1]))
 
 
+def zone_date(moment: datetime, tz: str) -> date:
+    """The calendar day of `moment` in the time zone named `tz`."""
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
 def local_today(*, workspace: Workspace, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(workspace.timezone)).date()
+    return zone_date(now, workspace.timezone)
 
 
 def billing_anchor(phone_number: PhoneNumber) -> date:
     """The purchase date in the workspace's time zone: the first billing date."""
-    return phone_number.purchased_at.astimezone(ZoneInfo(phone_number.channel.workspace.timezone)).date()
+    return zone_date(phone_number.purchased_at, phone_number.channel.workspace.timezone)
 
 
 def period_index(*, anchor: date, today: date) -> int:

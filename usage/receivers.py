@@ -16,10 +16,11 @@ CREDIT_KINDS = (WalletTransaction.Kind.TOP_UP, WalletTransaction.Kind.AUTO_TOP_U
 
 @receiver(posting_committed, dispatch_uid="usage.settle_number_fees_after_credit")
 def settle_number_fees_after_credit(
-    sender, posting: WalletTransaction, wallet_id: int, balance: Decimal, **kwargs
+    sender, postings: list[WalletTransaction], wallet_id: int, balance: Decimal, **kwargs
 ) -> None:
-    """A credit to an SMS wallet may pay unpaid number fees: queue the (idempotent) settle task."""
-    if posting.kind not in CREDIT_KINDS or posting.amount <= 0:
+    """A credit to an SMS wallet may pay unpaid number fees: queue the (idempotent) settle task,
+    once per committed batch however many credits it holds."""
+    if not any(posting.kind in CREDIT_KINDS and posting.amount > 0 for posting in postings):
         return
     if not Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.SMS).exists():
         return

@@ -222,8 +222,10 @@ def _post_orm(wallet_id: int, requests: list[PostingRequest], require_funds: boo
 
 
 def _announce(wallet_id: int, posted: list[WalletTransaction]) -> None:
-    for row in posted:
-        posting_committed.send(sender=WalletTransaction, posting=row, wallet_id=wallet_id, balance=row.balance_after)
+    # One signal per wallet per commit: receivers decide once for the batch, not once per row.
+    posting_committed.send(
+        sender=WalletTransaction, postings=posted, wallet_id=wallet_id, balance=posted[-1].balance_after
+    )
 
 
 def _validated_request(request: PostingRequest, currency: str) -> PostingRequest:

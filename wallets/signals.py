@@ -1,7 +1,9 @@
 from django.dispatch import Signal
 
-# Sent after the transaction that wrote a ledger row has committed (never for a
-# duplicate). Receivers (auto top-up, notices, caches) run outside the DB
+# Sent once per wallet after a transaction that wrote ledger rows to it has committed
+# (never for a duplicate). Receivers (auto top-up, notices, caches) run outside the DB
 # transaction, so a slow receiver never holds the wallet lock.
-# Arguments: posting (WalletTransaction), wallet_id, balance (Decimal).
+# Arguments: postings (the new WalletTransactions, in ledger order), wallet_id, and
+# balance (Decimal): the balance after the last of them, which is what a receiver
+# deciding on a threshold should look at.
 posting_committed = Signal()

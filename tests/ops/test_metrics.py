@@ -10,10 +10,12 @@ from django.utils import timezone
 from ops.models import BeatTaskRun
 from payments.models import TopUp
 from tests.factories import api_key_for, fund, priced_sms_channel, wallet_of
+from wallets.services import PostingRequest, ledger_post_many
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "scrape-token-123"
+KINDS = ("top_up", "number_fee")
 
 
 def _sample(text: str, name: str, *, default: float | None = None) -> float:
@@ -73,6 +75,20 @@ def test_postings_are_counted_by_kind(scrape, workspace, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         fund(wallet_of(workspace, "sms"), "5.00")
     assert _sample(scrape(), 'billing_postings_total{kind="adjustment"}') == before + 1
+
+
+def test_a_batch_of_postings_is_counted_posting_by_posting(scrape, workspace, django_capture_on_commit_callbacks):
+    def counts() -> tuple[float, float]:
+        text = scrape()
+        return tuple(_sample(text, f'billing_postings_total{{kind="{kind}"}}', default=0) for kind in KINDS)
+
+    before = counts()
+    requests = [PostingRequest(kind="top_up", amount=Decimal("5"), idempotency_key="batch:credit")] + [
+        PostingRequest(kind="number_fee", amount=Decimal("-1.15"), idempotency_key=f"batch:fee:{n}") for n in range(3)
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        ledger_post_many(wallet_id=wallet_of(workspace, "sms").id, requests=requests)
+    assert counts() == (before[0] + 1, before[1] + 3)
 
 
 def test_auto_top_up_outcomes_queue_depth_and_beat_runs_are_exposed(scrape, workspace):
