@@ -9,9 +9,6 @@ Stripe calls are never made inside a database transaction.
 
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -326,45 +323,6 @@ def auto_top_up_queue(*, wallet_id: int) -> None:
     from payments.tasks import auto_top_up_run
 
     transaction.on_commit(lambda: auto_top_up_run.delay(wallet_id))
-
-
-# Wallets charged inside `auto_top_up_checks_batched`, with their latest balance.
-_batched_balances: ContextVar[dict[int, Decimal] | None] = ContextVar("auto_top_up_batched", default=None)
-
-
-def auto_top_up_check(*, wallet_id: int, balance: Decimal) -> None:
-    """Charges left the wallet at `balance`: queue an auto top-up if its rule asks for one.
-    Inside `auto_top_up_checks_batched` the wallet is only noted, and checked when the block ends."""
-    batched = _batched_balances.get()
-    if batched is not None:
-        batched[wallet_id] = balance
-        return
-    _auto_top_ups_check(balances={wallet_id: balance})
-
-
-@contextmanager
-def auto_top_up_checks_batched() -> Iterator[None]:
-    """Check the wallets charged in the block against their rules in one query at its end,
-    not one query per wallet: for work that commits charges to many wallets at once (the
-    monthly fee run). Keep the block short; the top-ups it queues wait for its end."""
-    batched: dict[int, Decimal] = {}
-    token = _batched_balances.set(batched)
-    try:
-        yield
-    finally:
-        # Also when the block fails: what committed before the failure still needs its check.
-        _batched_balances.reset(token)
-        if batched:
-            _auto_top_ups_check(balances=batched)
-
-
-def _auto_top_ups_check(*, balances: dict[int, Decimal]) -> None:
-    rules = AutoTopUpRule.objects.filter(wallet_id__in=list(balances), enabled=True).values_list(
-        "wallet_id", "threshold"
-    )
-    for wallet_id, threshold in rules:
-        if balances[wallet_id] < threshold:
-            auto_top_up_queue(wallet_id=wallet_id)
 
 
 def auto_top_up_start(*, wallet_id: int) -> TopUp | None:

@@ -46,7 +46,7 @@ def _outcome(post, wallet: Wallet, batches, require_funds: bool) -> list:
     seen = []
     for batch in batches:
         with transaction.atomic():
-            postings = post(wallet.id, [ledger_request(r) for r in batch], require_funds)
+            postings, _ = post(wallet.id, [ledger_request(r) for r in batch], require_funds)
         seen.append(
             [
                 (
@@ -114,3 +114,17 @@ def test_a_refused_batch_inside_a_transaction_leaves_the_transaction_usable():
         ledger_post_many(wallet_id=wallet.id, requests=[PostingRequest("top_up", Decimal("2"), "c")])
     assert list(WalletTransaction.objects.filter(wallet=wallet).values_list("idempotency_key", flat=True)) == ["a", "c"]
     assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("7.000000")
+
+
+@pytest.mark.parametrize("post", [_post_sql, _post_orm], ids=["sql", "orm"])
+def test_both_paths_read_the_enabled_auto_top_up_threshold(post):
+    from wallets.models import AutoTopUpRule
+
+    wallet = _wallet("rule")
+    request = PostingRequest("top_up", Decimal("5.000000"), "k")
+    assert post(wallet.id, [request], False)[1] is None
+    rule = AutoTopUpRule.objects.create(wallet=wallet, enabled=False, threshold=Decimal("7.5"), amount=Decimal("20"))
+    assert post(wallet.id, [request], False)[1] is None
+    rule.enabled = True
+    rule.save()
+    assert post(wallet.id, [request], False)[1] == Decimal("7.500000")

@@ -8,7 +8,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from payments.services import auto_top_up_checks_batched
 from tests.factories import WorkspaceFactory, fund, wallet_of
 from usage.tasks import settle_number_fees
 from wallets.models import AutoTopUpRule, Wallet
@@ -85,33 +84,36 @@ def test_credits_alone_are_not_checked_against_the_rule(queued_top_ups, django_c
     assert not any('"wallets_autotopuprule"' in query["sql"] for query in queries.captured_queries)
 
 
-def test_batched_checks_decide_for_many_wallets_in_one_query_at_the_end_of_the_block(
-    queued_top_ups, django_capture_on_commit_callbacks
-):
+def test_the_auto_top_up_decision_makes_no_query_of_its_own(queued_top_ups, django_capture_on_commit_callbacks):
     below, above, disabled = _wallet_with_rule("9"), _wallet_with_rule("5"), _wallet_with_rule("100")
     AutoTopUpRule.objects.filter(wallet=disabled).update(enabled=False)
     without_rule = wallet_of(WorkspaceFactory(), Wallet.Kind.SMS)
+    fund(without_rule, "10", key="opening")
 
-    with CaptureQueriesContext(connection) as queries, auto_top_up_checks_batched():
-        with django_capture_on_commit_callbacks(execute=True):
-            for wallet in (below, above, disabled, without_rule):
-                _post(wallet, "-1.15")
-        assert queued_top_ups == []  # not yet: decided when the block ends
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+        for wallet in (below, above, disabled, without_rule):
+            _post(wallet, "-1.15")
 
     assert queued_top_ups == [below.id]
-    assert sum('"wallets_autotopuprule"' in query["sql"] for query in queries.captured_queries) == 1
+    # One statement per posting batch (the PL/pgSQL ledger_post_many reads the rule itself),
+    # inside a savepoint here because the test runs in a transaction.
+    assert sum(query["sql"].startswith("SELECT * FROM ledger_post_many") for query in queries.captured_queries) == 4
+    assert all("SAVEPOINT" in query["sql"] or "ledger_post_many" in query["sql"] for query in queries.captured_queries)
+    assert not any('"wallets_autotopuprule"' in query["sql"] for query in queries.captured_queries)
 
 
-def test_batched_checks_still_decide_for_what_committed_before_the_block_failed(
+def test_a_rule_enabled_between_postings_is_seen_by_the_next_posting(
     queued_top_ups, django_capture_on_commit_callbacks
 ):
     wallet = _wallet_with_rule("9")
+    AutoTopUpRule.objects.filter(wallet=wallet).update(enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(wallet, "-2")
+    assert queued_top_ups == []
 
-    with pytest.raises(RuntimeError), auto_top_up_checks_batched():
-        with django_capture_on_commit_callbacks(execute=True):
-            _post(wallet, "-1.15")
-        raise RuntimeError("the rest of the run failed")
-
+    AutoTopUpRule.objects.filter(wallet=wallet).update(enabled=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(wallet, "-0.01")
     assert queued_top_ups == [wallet.id]
 
 

@@ -26,7 +26,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payments.services import auto_top_up_checks_batched
 from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
 from usage.number_selectors import (
     HELD_STATUSES,
@@ -496,9 +495,7 @@ def _all_bill(*, now: datetime, on: date | None) -> list[NumberBillingEvent]:
             work.append(item)
     events: list[NumberBillingEvent] = []
     for chunk in _chunks(work):
-        # The chunk's wallets are checked for auto top-up in one query, not one each.
-        with auto_top_up_checks_batched():
-            events += _chunk_bill(chunk=chunk, held=held, now=now)
+        events += _chunk_bill(chunk=chunk, held=held, now=now)
     return events + number_releases_run(now=now, on=on)
 
 

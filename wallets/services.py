@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from wallets.exceptions import IdempotencyKeyReused, InsufficientBalance, InvalidAmount, UnsupportedCurrency
-from wallets.models import Wallet, WalletTransaction, Workspace
+from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
 from wallets.money import CURRENCY, MAX_DIGITS, QUANTUM, ZERO
 from wallets.signals import posting_committed
 
@@ -105,14 +105,14 @@ def ledger_post_many(
     """
     requests = [_validated_request(request, currency) for request in requests]
     if connection.vendor == "postgresql":
-        postings = _post_sql(wallet_id, requests, require_funds)
+        postings, threshold = _post_sql(wallet_id, requests, require_funds)
     else:
         with transaction.atomic():
-            postings = _post_orm(wallet_id, requests, require_funds)
+            postings, threshold = _post_orm(wallet_id, requests, require_funds)
     new = [posting.transaction for posting in postings if posting.created]
     if new:
         # Outside a transaction the posting has committed already and this runs now.
-        transaction.on_commit(lambda: _announce(wallet_id, new))
+        transaction.on_commit(lambda: _announce(wallet_id, new, threshold))
     return postings
 
 
@@ -121,7 +121,9 @@ RETURNED = ("id", "kind", "amount", "balance_before", "balance_after", "referenc
             "created_at", "created_by_id")  # fmt: skip
 
 
-def _post_sql(wallet_id: int, requests: list[PostingRequest], require_funds: bool) -> list[Posting]:
+def _post_sql(
+    wallet_id: int, requests: list[PostingRequest], require_funds: bool
+) -> tuple[list[Posting], Decimal | None]:
     """PostgreSQL: the whole batch in one statement (migration wallets/0005), so the wallet
     lock is held for one round trip and the COMMIT instead of four round trips and Python."""
     # Outside a transaction the statement commits on its own; inside one, a savepoint
@@ -148,14 +150,14 @@ def _post_sql(wallet_id: int, requests: list[PostingRequest], require_funds: boo
         posted = by_id.get(row[0])  # a key repeated in the batch: the same posting object
         if posted is None:
             posted = by_id[row[0]] = WalletTransaction(
-                wallet_id=wallet_id, **dict(zip(RETURNED, row[:-1], strict=True))
+                wallet_id=wallet_id, **dict(zip(RETURNED, row[:-2], strict=True))
             )
             posted._state.adding = False
             posted._state.db = connection.alias
-            if row[-1] and request.created_by is not None:
+            if row[-2] and request.created_by is not None:
                 posted.created_by = request.created_by
-        postings.append(Posting(transaction=posted, created=row[-1]))
-    return postings
+        postings.append(Posting(transaction=posted, created=row[-2]))
+    return postings, rows[0][-1] if rows else None
 
 
 @contextmanager
@@ -172,11 +174,14 @@ def _posting_errors() -> Iterator[None]:
         raise
 
 
-def _post_orm(wallet_id: int, requests: list[PostingRequest], require_funds: bool) -> list[Posting]:
+def _post_orm(
+    wallet_id: int, requests: list[PostingRequest], require_funds: bool
+) -> tuple[list[Posting], Decimal | None]:
     """The same steps through the ORM, for SQLite (the demo): lock, duplicate check,
-    one INSERT in list order, one balance update."""
+    one INSERT in list order, one balance update, and the auto top-up threshold."""
     postings: list[Posting] = []
     balance = Wallet.objects.select_for_update().values_list("balance", flat=True).get(pk=wallet_id)
+    threshold = AutoTopUpRule.objects.filter(wallet_id=wallet_id, enabled=True).values_list("threshold", flat=True)
     existing = {
         posted.idempotency_key: posted
         for posted in WalletTransaction.objects.filter(
@@ -218,13 +223,17 @@ def _post_orm(wallet_id: int, requests: list[PostingRequest], require_funds: boo
         # The exact Decimal computed under the lock, not F("balance") + amount:
         # SQLite would do that sum in binary floating point.
         Wallet.objects.filter(pk=wallet_id).update(balance=balance)
-    return postings
+    return postings, threshold.first()
 
 
-def _announce(wallet_id: int, posted: list[WalletTransaction]) -> None:
+def _announce(wallet_id: int, posted: list[WalletTransaction], threshold: Decimal | None) -> None:
     # One signal per wallet per commit: receivers decide once for the batch, not once per row.
     posting_committed.send(
-        sender=WalletTransaction, postings=posted, wallet_id=wallet_id, balance=posted[-1].balance_after
+        sender=WalletTransaction,
+        postings=posted,
+        wallet_id=wallet_id,
+        balance=posted[-1].balance_after,
+        auto_top_up_threshold=threshold,
     )
 
 

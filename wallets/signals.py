@@ -5,5 +5,6 @@ from django.dispatch import Signal
 # transaction, so a slow receiver never holds the wallet lock.
 # Arguments: postings (the new WalletTransactions, in ledger order), wallet_id, and
 # balance (Decimal): the balance after the last of them, which is what a receiver
-# deciding on a threshold should look at.
+# deciding on a threshold should look at; auto_top_up_threshold (Decimal or None): the
+# threshold of the wallet's enabled auto top-up rule, read by the posting itself.
 posting_committed = Signal()
