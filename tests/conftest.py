@@ -119,3 +119,19 @@ def stripe_standin(settings):
     settings.STRIPE_API_BASE = standin.url
     yield standin
     standin.stop()
+
+
+@pytest.fixture
+def key(workspace):
+    """A new API key of the workspace (the secret)."""
+    from tests.factories import api_key_for
+
+    return api_key_for(workspace)
+
+
+@pytest.fixture
+def number(workspace):
+    """+14155550100 on an SMS channel of the workspace."""
+    from tests.factories import ChannelFactory, PhoneNumberFactory
+
+    return PhoneNumberFactory(channel=ChannelFactory(workspace=workspace, kind="sms"), number="+14155550100")

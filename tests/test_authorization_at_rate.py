@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, default_price_list, fund, wallet_of
+from tests.factories import default_price_list, fund, wallet_of
 from usage.authz_cache import numbers_version_key, redis_client
 from usage.models import PhoneNumber
 from usage.services import usage_ingest
@@ -18,16 +18,6 @@ from wallets.models import WalletTransaction
 from wallets.services import ledger_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def key(workspace):
-    return api_key_for(workspace)
-
-
-@pytest.fixture
-def number(workspace):
-    return PhoneNumberFactory(channel=ChannelFactory(workspace=workspace, kind="sms"), number="+14155550100")
 
 
 def authorize(client, key, ref):

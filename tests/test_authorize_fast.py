@@ -12,7 +12,7 @@ from io import BytesIO
 import pytest
 
 from billing_portal.wsgi import django_application
-from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, fund, wallet_of
+from tests.factories import ChannelFactory, fund, wallet_of
 from usage import authz_cache
 from usage.authorize_fast import fast_authorize
 from usage.models import ApiKey, PhoneNumber
@@ -65,16 +65,6 @@ def fast():
 @pytest.fixture
 def fast_only():
     return fast_authorize(refuse)
-
-
-@pytest.fixture
-def key(workspace):
-    return api_key_for(workspace)
-
-
-@pytest.fixture
-def number(workspace):
-    return PhoneNumberFactory(channel=ChannelFactory(workspace=workspace, kind="sms"), number="+14155550100")
 
 
 def ask(ref, direction="outbound", message_type="sms"):
