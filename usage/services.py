@@ -179,18 +179,17 @@ def usage_batch_price(*, workspace: Workspace, events: object, now: datetime) ->
     priced_kinds: dict[tuple[EventKind, int], PricedKind] = {}
     priced: list[PricedEvent] = []
     for index, message_id, occurred_at, kind in cleaned:
+        channel_error = channel_errors.get(kind)
+        if channel_error is not None:
+            errors.append(ev.ApiError(index, channel_error.field, channel_error.message))
+            continue
         try:
-            if kind in channel_errors:
-                raise channel_errors[kind]
             price_list_id = book.price_list_at(occurred_at)
             priced_kind = priced_kinds.get((kind, price_list_id))
             if priced_kind is None:
                 priced_kind = priced_kinds[kind, price_list_id] = _kind_price(
                     kind, refs[kind.channel], book, occurred_at
                 )
-        except ev.FieldError as error:
-            errors.append(ev.ApiError(index, error.field, error.message))
-            continue
         except NoPriceList as error:
             errors.append(ev.ApiError(index, "occurred_at", str(error)))
             continue
