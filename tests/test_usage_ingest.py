@@ -254,3 +254,84 @@ def test_a_message_recorded_behind_the_ingests_back_rolls_the_whole_batch_back(c
     assert not UsageRecord.objects.exists()
     assert not WalletTransaction.objects.filter(kind="message_charge").exists()
     assert wallet_of(workspace, "sms").balance == Decimal("10.00")
+
+
+# --- a batch checks and prices each event as if it came alone -----------------------------
+
+# Field values, few so that kinds repeat within a batch (what the batch reuses), the invalid
+# ones including values Python finds equal but the cleaners do not (1, 1.0 and True).
+VALID = {
+    "id": ["a", "b", "c"],
+    "channel": ["the channel for its type", "+14155550100"],
+    "type": ["sms", "mms", "whatsapp"],
+    "category": [None, "", "marketing", "service"],
+    "direction": ["outbound", "inbound"],
+    "status": ["delivered", "failed"],
+    "country": ["US", "us", "GB", "FR"],
+    "segments": [None, 1, 2],
+    "body": [None, "hi", "a" * 161],
+    "occurred_at": [AT, "2026-11-20T17:30:00.5+08:00", "2026-11-20T10:00:00-05:00"],
+}
+INVALID = {
+    "id": ["", "x" * 129, "m\x00", 7],
+    "channel": ["+19999999999", "sms-1", 999999, 1.0, True],
+    "type": ["fax", 1],
+    "category": ["bogus", 0, False],
+    "direction": ["sideways", 1],
+    "status": ["queued"],
+    "country": ["USA", None],
+    "segments": [1.0, True, "2", 11, [1]],
+    "body": [5, ["x"]],
+    "occurred_at": ["2026-11-20T09:30:00", "2025-06-01T00:00:00Z", "2026-11-21T00:00:00Z", 5],
+}
+
+
+def raw_batches(valid: bool) -> st.SearchStrategy:
+    """Events that each differ from one valid base event in at most two fields: kinds repeat."""
+    pools = {field: VALID[field] + ([] if valid else INVALID[field]) for field in VALID}
+    base = st.fixed_dictionaries({field: st.sampled_from(values) for field, values in VALID.items()})
+    change = st.sampled_from(list(pools)).flatmap(
+        lambda field: st.tuples(st.just(field), st.sampled_from(pools[field]))
+    )
+    variants = st.lists(st.lists(change, max_size=2).map(dict), min_size=1, max_size=12)
+    batches = st.tuples(base, variants).map(lambda drawn: [drawn[0] | variant for variant in drawn[1]])
+    if valid:
+        return batches
+    not_objects = st.lists(st.sampled_from(["not an object", None, 42]), max_size=1)
+    return st.tuples(batches, not_objects).map(lambda drawn: drawn[0] + drawn[1])
+
+
+def _price_outcome(workspace, events: list) -> tuple[list, list]:
+    """The batch's errors (as dicts) and what it priced each event as; one of the two is empty."""
+    try:
+        priced = services.usage_batch_price(workspace=workspace, events=events, now=NOW)
+    except UsageBatchInvalid as invalid:
+        return [error.as_dict() for error in invalid.errors], []
+    kind_fields = ("ref", "message_type", "category", "direction", "status", "country", "quote")
+    return [], [(e.message_id, e.occurred_at, *(getattr(e.kind, f) for f in kind_fields)) for e in priced]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.booleans().flatmap(raw_batches))
+def test_a_batch_checks_and_prices_each_event_as_if_it_came_alone(channels, workspace, batch):
+    """The batch checks the fields of each distinct kind once; that must not change any answer."""
+    for event in batch:
+        if isinstance(event, dict) and event["channel"] == "the channel for its type":
+            event["channel"] = channels["whatsapp" if event["type"] == "whatsapp" else "sms"].id
+    errors, priced = [], []
+    for index, event in enumerate(batch):
+        alone_errors, alone_priced = _price_outcome(workspace, [event])
+        errors += [error | {"index": index} for error in alone_errors]
+        priced += alone_priced
+
+    assert _price_outcome(workspace, batch) == ((errors, []) if errors else ([], priced))
+
+
+def test_an_event_of_a_kind_seen_before_in_the_batch_reports_its_first_bad_field(channels, workspace):
+    naive = "2026-11-20T09:30:00"
+    batch = [sms("a"), sms("", occurred_at=naive), sms("b", occurred_at=naive), sms("c", segments=True)]
+
+    with pytest.raises(UsageBatchInvalid) as invalid:
+        usage_ingest(workspace=workspace, events=batch, now=NOW)
+
+    assert [(e.index, e.field) for e in invalid.value.errors] == [(1, "id"), (2, "occurred_at"), (3, "segments")]

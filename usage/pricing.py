@@ -105,6 +105,11 @@ class PriceBook:
             raise NoPriceList(f"No price list in force at {at.isoformat()}.")
         return self._versions[index]
 
+    def price_list_at(self, at: datetime) -> int:
+        """The id of the price list in force at `at`: quotes for the same message at two
+        moments are equal when this is."""
+        return self._version_at(at)[1]
+
     def quote(
         self,
         *,

@@ -24,6 +24,9 @@ from wallets.models import WalletTransaction
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CLIENTS, BATCHES, EVENTS = 3, 6, 100
+# Clients go on past BATCHES until the faults have hit this often (ingest is fast enough
+# to finish six batches between two of the terminator's sweeps), up to MAX_BATCHES each.
+MIN_TERMINATED, MAX_BATCHES = 5, 60
 CLIENT_APP = "ingest-fault-client"
 
 
@@ -47,19 +50,23 @@ def _batch(client: int, batch: int) -> list[dict]:
 def test_clients_retrying_batches_through_dropped_connections_charge_each_event_once(workspace):
     priced_sms_channel(workspace, balance="5000.00")
     balance_before = wallet_of(workspace, "sms").balance
-    retries = Counter()
+    retries, batches_sent = Counter(), Counter()
     errors: list[BaseException] = []
     clients_done = threading.Event()
+    terminated = 0
 
     def client(number: int) -> None:
         try:
-            for batch in range(BATCHES):
+            batch = 0
+            while batch < BATCHES or (terminated < MIN_TERMINATED and batch < MAX_BATCHES):
                 events = _batch(number, batch)
                 while True:
                     try:
                         with connection.cursor() as cursor:
                             cursor.execute("SET application_name = %s", [CLIENT_APP])
                         usage_ingest(workspace=workspace, events=events)
+                        batch += 1
+                        batches_sent[number] += 1
                         break
                     except (OperationalError, InterfaceError):
                         retries[number] += 1
@@ -68,8 +75,6 @@ def test_clients_retrying_batches_through_dropped_connections_charge_each_event_
             errors.append(exc)
         finally:
             connection.close()
-
-    terminated = 0
 
     def terminator() -> None:
         nonlocal terminated
@@ -96,7 +101,7 @@ def test_clients_retrying_batches_through_dropped_connections_charge_each_event_
     assert not errors, errors
     assert terminated >= 5, "the fault never hit an ingest"
     records = UsageRecord.objects.filter(workspace=workspace)
-    assert records.count() == CLIENTS * BATCHES * EVENTS
+    assert records.count() == sum(batches_sent.values()) * EVENTS
     assert records.values("message_id").distinct().count() == records.count()
     ledger = WalletTransaction.objects.filter(wallet=wallet_of(workspace, "sms"))
     charges = ledger.filter(kind__in=["message_charge", "carrier_fee"]).aggregate(s=Sum("amount"))["s"]
