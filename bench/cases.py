@@ -233,7 +233,9 @@ def export() -> dict:
         nonlocal peak
         rows = size = 0
         for piece in usage_csv_lines(wallet=wallet, filters=filters):  # what the download view streams
-            rows += piece.count(b"\r\n")  # the bench's data has no line breaks inside cells
+            # The bench's data has no line breaks inside cells. One byte to count: bytes.count
+            # of two (CRLF) took 0.2 s of a million-row export, time the download never spends.
+            rows += piece.count(b"\n")
             size += len(piece)
             peak = max(peak, process.memory_info().rss)
         return rows, size
