@@ -14,6 +14,7 @@ import time_machine
 from django.db import connection
 from django.db.models import QuerySet, Sum
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import ChannelFactory, UsageRecordFactory, fund, wallet_of
@@ -178,28 +179,22 @@ def test_the_export_streams_copy_output_a_chunk_at_a_time(owner_client, workspac
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
     for n in range(7):
         UsageRecordFactory(channel=month.us, occurred_at=datetime(2026, 11, 3, n, tzinfo=UTC))
-    copies = []
-    original_copy_out = exports._copy_out
-
-    def spy_copy_out(query):
-        copies.append(query[0])
-        return original_copy_out(query)
-
-    monkeypatch.setattr(exports, "_copy_out", spy_copy_out)
     response = export(owner_client, workspace, **NOV)
     assert isinstance(response, StreamingHttpResponse)
     pieces = iter(response.streaming_content)
 
-    assert next(pieces).startswith(b"row_type,date_time")
-    assert copies == []  # nothing is read before the body is consumed
-    message_pieces = [next(pieces) for _ in range(6)]  # 4 + 7 messages, 2 lines a piece
-    assert len(copies) == 1  # the ledger's COPY starts only once the messages are out
-    ledger_pieces = list(pieces)
+    # CaptureQueriesContext also runs the export through Django's debug cursor.
+    with CaptureQueriesContext(connection) as queries:
+        assert next(pieces).startswith(b"row_type,date_time")
+        assert len(queries) == 0  # nothing is read before the body is consumed
+        message_pieces = [next(pieces) for _ in range(6)]  # 4 + 7 messages, 2 lines a piece
+        assert len(queries) == 1  # the ledger's COPY starts only once the messages are out
+        ledger_pieces = list(pieces)
 
+    assert [query["sql"][:6] for query in queries] == ["COPY (", "COPY ("]
     assert [piece.count(b"\r\n") for piece in message_pieces] == [2, 2, 2, 2, 2, 1]
     assert [piece.count(b"\r\n") for piece in ledger_pieces] == [2]  # the top-up and the number fee
     assert all(piece.startswith(b"message,") for piece in message_pieces)
-    assert len(copies) == 2
 
 
 def test_the_csv_module_writer_streams_through_chunked_iterators(workspace, month, monkeypatch):
