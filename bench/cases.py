@@ -232,9 +232,11 @@ def export() -> dict:
     def run() -> tuple[int, int]:
         nonlocal peak
         rows = size = 0
-        for piece in usage_csv_lines(wallet=wallet, filters=filters):
-            rows += piece.count("\r\n")  # the bench's data has no line breaks inside cells
-            size += len(piece.encode())
+        for piece in usage_csv_lines(wallet=wallet, filters=filters):  # what the download view streams
+            # The bench's data has no line breaks inside cells. One byte to count: bytes.count
+            # of two (CRLF) took 0.2 s of a million-row export, time the download never spends.
+            rows += piece.count(b"\n")
+            size += len(piece)
             peak = max(peak, process.memory_info().rss)
         return rows, size
 

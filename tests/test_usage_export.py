@@ -1,8 +1,11 @@
-"""The usage CSV: exact rows per filter, totals that match the page, formula injection, streaming."""
+"""The usage CSV: exact rows per filter, totals that match the page, formula injection, streaming.
+
+They run the PostgreSQL writer (COPY); tests/test_usage_export_paths.py holds the csv module's
+writer (SQLite's) to the same bytes."""
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from unittest import mock
 
@@ -18,6 +21,7 @@ from tests.factories import ChannelFactory, UsageRecordFactory, fund, wallet_of
 from tests.usage_data import NOV, sms_month
 from usage import exports
 from usage.rollups import rollups_rebuild
+from usage.selectors import UsageFilters
 from wallets.models import Wallet, WalletTransaction
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +175,30 @@ def test_memos_that_look_like_formulas_are_neutralised():
     assert exports.cell("Top-up") == "Top-up"
 
 
-def test_the_export_streams_through_chunked_iterators(owner_client, workspace, month, monkeypatch):
+def test_the_export_streams_copy_output_a_chunk_at_a_time(owner_client, workspace, month, monkeypatch):
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    for n in range(7):
+        UsageRecordFactory(channel=month.us, occurred_at=datetime(2026, 11, 3, n, tzinfo=UTC))
+    response = export(owner_client, workspace, **NOV)
+    assert isinstance(response, StreamingHttpResponse)
+    pieces = iter(response.streaming_content)
+
+    # CaptureQueriesContext also runs the export through Django's debug cursor.
+    with CaptureQueriesContext(connection) as queries:
+        assert next(pieces).startswith(b"row_type,date_time")
+        assert len(queries) == 0  # nothing is read before the body is consumed
+        message_pieces = [next(pieces) for _ in range(6)]  # 4 + 7 messages, 2 lines a piece
+        assert len(queries) == 1  # the ledger's COPY starts only once the messages are out
+        ledger_pieces = list(pieces)
+
+    assert [query["sql"][:6] for query in queries] == ["COPY (", "COPY ("]
+    assert [piece.count(b"\r\n") for piece in message_pieces] == [2, 2, 2, 2, 2, 1]
+    assert [piece.count(b"\r\n") for piece in ledger_pieces] == [2]  # the top-up and the number fee
+    assert all(piece.startswith(b"message,") for piece in message_pieces)
+
+
+def test_the_csv_module_writer_streams_through_chunked_iterators(workspace, month, monkeypatch):
+    """The writer SQLite (the demo) uses, run here on PostgreSQL."""
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
     for n in range(7):
         UsageRecordFactory(channel=month.us, occurred_at=datetime(2026, 11, 3, n, tzinfo=UTC))
@@ -184,18 +211,15 @@ def test_the_export_streams_through_chunked_iterators(owner_client, workspace, m
         chunked_cursors.append(cursor)
         return cursor
 
+    wallet = wallet_of(workspace, "sms")
+    filters = UsageFilters(start=date(2026, 11, 1), end=date(2026, 11, 30), channel=None)
     with (
         mock.patch.object(QuerySet, "iterator", autospec=True, side_effect=original_iterator) as iterator,
         mock.patch.object(connection, "chunked_cursor", side_effect=spy_chunked_cursor),
     ):
-        response = export(owner_client, workspace, **NOV)
-        with CaptureQueriesContext(connection) as before_reading:
-            header = next(iter(response.streaming_content))
-        assert header.startswith(b"row_type,date_time")
-        assert len(before_reading) == 0  # nothing is read before the body is consumed
-        rows = rows_of(response)
+        pieces = list(exports._written_pieces(wallet=wallet, filters=filters))
 
-    assert len(rows) == 4 + 7 + 1  # the header was consumed above
+    assert [piece.count(b"\r\n") for piece in pieces] == [2, 2, 2, 2, 2, 1, 2]
     assert [call.kwargs["chunk_size"] for call in iterator.call_args_list] == [2, 2]
     assert [call.args[0].model for call in iterator.call_args_list] == [
         month.in_range[0].__class__,
