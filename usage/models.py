@@ -97,11 +97,26 @@ class UsageRecord(models.Model):
     # No index of their own on workspace, wallet and channel: the unique (workspace,
     # message_id) and the (wallet, occurred_at) and (channel, occurred_at) indexes lead with
     # them and serve every lookup by them. Each index costs every ingested row an insert.
-    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+", db_index=False)
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="usage_records", db_index=False)
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="usage_records", db_index=False)
+    # The six references are enforced by statement-level triggers (migration usage/0005),
+    # not by per-row foreign keys: checking 6 keys for each of a batch's 1,000 records was
+    # 60% of an ingest batch. The triggers check and lock each distinct parent once per
+    # statement, and refuse deleting a parent that records refer to, as the keys did.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    wallet = models.ForeignKey(
+        Wallet, on_delete=models.PROTECT, related_name="usage_records", db_index=False, db_constraint=False
+    )
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="usage_records", db_index=False, db_constraint=False
+    )
     phone_number = models.ForeignKey(
-        PhoneNumber, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_records"
+        PhoneNumber,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="usage_records",
+        db_constraint=False,
     )
     message_id = models.CharField(max_length=128, help_text="The platform's message id")
     message_type = models.CharField(max_length=16, choices=MessageType.choices)
@@ -117,10 +132,20 @@ class UsageRecord(models.Model):
     occurred_at = models.DateTimeField()
     recorded_at = models.DateTimeField(auto_now_add=True)
     posting = models.ForeignKey(
-        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_records"
+        WalletTransaction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="usage_records",
+        db_constraint=False,
     )
     carrier_posting = models.ForeignKey(
-        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="carrier_usage_records"
+        WalletTransaction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carrier_usage_records",
+        db_constraint=False,
     )
 
     class Meta:
