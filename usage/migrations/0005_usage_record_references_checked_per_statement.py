@@ -105,7 +105,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('usage', '0004_usage_records_without_redundant_indexes'),
-        ('wallets', '0007_wallet_fillfactor'),
+        ('wallets', '0006_wallet_fillfactor'),
     ]
 
     operations = [

@@ -22,5 +22,5 @@ def reverse(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("wallets", "0006_ledger_post_auto_top_up_threshold")]
+    dependencies = [("wallets", "0005_ledger_post_function")]
     operations = [migrations.RunPython(forward, reverse)]
