@@ -52,6 +52,9 @@ from usage.selectors import (
 from wallets.models import Wallet, WalletTransaction
 
 CHUNK_SIZE = 2000
+# The record's own columns in the file, in file order (after time, channel and number).
+RECORD_COLUMNS = ("message_id", "message_type", "category", "direction", "status", "segments", "unit_price",
+                  "cost", "carrier_fee", "total")  # fmt: skip
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
     "row_type date_time channel number message_id type category direction status"
@@ -130,21 +133,7 @@ def _message_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
     rows = (
         usage_records(wallet=wallet, filters=filters)
         .order_by("occurred_at", "id")
-        .values_list(
-            "occurred_at",
-            "channel__display_name",
-            "phone_number__number",
-            "message_id",
-            "message_type",
-            "category",
-            "direction",
-            "status",
-            "segments",
-            "unit_price",
-            "cost",
-            "carrier_fee",
-            "total",
-        )
+        .values_list("occurred_at", "channel__display_name", "phone_number__number", *RECORD_COLUMNS)
         .iterator(chunk_size=CHUNK_SIZE)
     )
     for occurred_at, channel, number, message_id, mtype, category, direction, status, segments, *amounts in rows:
@@ -251,16 +240,7 @@ def _message_sql(*, wallet: Wallet, filters: UsageFilters, periods: list[ZonePer
         .values(
             "id",
             "occurred_at",
-            "message_id",
-            "message_type",
-            "category",
-            "direction",
-            "status",
-            "segments",
-            "unit_price",
-            "cost",
-            "carrier_fee",
-            "total",
+            *RECORD_COLUMNS,
             channel_name=F("channel__display_name"),
             number=F("phone_number__number"),
         )
