@@ -10,6 +10,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "release-due-numbers": {"task": "usage.tasks.release_due_numbers", "schedule": crontab(minute=35)},
     # A missed webhook costs at most this long: paid sessions get credited here.
     "payments-reconcile": {"task": "payments.tasks.reconcile_payments", "schedule": 15 * 60},
+    # A refund whose webhook never came is posted (or failed) from Stripe's own record here.
+    "finance-refunds-reconcile": {"task": "finance.tasks.reconcile_refunds", "schedule": 15 * 60},
     # Daily proof that every balance equals its ledger; the dashboard shows the last result.
     "finance-ledger-check": {"task": "finance.tasks.ledger_check", "schedule": crontab(hour=3, minute=15)},
 }

@@ -4,12 +4,15 @@ Money moves only through `wallets.services.ledger_post`. Stripe is called outsid
 any database transaction; a refund's ledger entry waits for Stripe's confirmation.
 """
 
+import logging
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import stripe
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from finance.models import AuditEntry, LedgerCheck, Refund
 from payments.models import TopUp
@@ -18,6 +21,8 @@ from wallets.models import Wallet, WalletTransaction
 from wallets.money import CENT, ZERO, format_usd, from_cents, to_cents
 from wallets.selectors import ledger_verify
 from wallets.services import MAX_ABS_AMOUNT, ledger_post
+
+logger = logging.getLogger(__name__)
 
 
 class FinanceError(Exception):
@@ -160,16 +165,7 @@ def refund_issue(*, topup: TopUp, amount: object, reason: object, user: Abstract
         raise FinanceError("Enter the refund as a positive amount.")
     refund = _refund_open(topup_id=topup.pk, amount=amount, reason=reason, user=user)
     try:
-        intent_id = _payment_intent_of(topup)
-        Refund.objects.filter(pk=refund.pk).update(payment_intent_id=intent_id)
-        stripe_refund = stripe_client().v1.refunds.create(
-            params={
-                "payment_intent": intent_id,
-                "amount": to_cents(amount),
-                "metadata": {"refund_id": str(refund.pk), "topup_id": str(topup.pk)},
-            },
-            options={"idempotency_key": f"refund:{refund.pk}:{refund.created_at.timestamp():.6f}"},
-        )
+        stripe_refund = _refund_send(refund)
     except (stripe.StripeError, FinanceError) as exc:
         message = getattr(exc, "user_message", None) or str(exc)
         Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.FAILED, failure_reason=message)
@@ -179,6 +175,68 @@ def refund_issue(*, topup: TopUp, amount: object, reason: object, user: Abstract
         refund_confirm(refund_id=refund.pk)
     refund.refresh_from_db()
     return refund
+
+
+def _refund_send(refund: Refund) -> stripe.Refund:
+    """Ask Stripe for the refund. The idempotency key is the refund's own, so asking again
+    (within Stripe's 24 hours) returns the refund Stripe made the first time, never a second."""
+    intent_id = refund.payment_intent_id or _payment_intent_of(refund.topup)
+    Refund.objects.filter(pk=refund.pk).update(payment_intent_id=intent_id)
+    return stripe_client().v1.refunds.create(
+        params={
+            "payment_intent": intent_id,
+            "amount": to_cents(refund.amount),
+            "metadata": {"refund_id": str(refund.pk), "topup_id": str(refund.topup_id)},
+        },
+        options={"idempotency_key": f"refund:{refund.pk}:{refund.created_at.timestamp():.6f}"},
+    )
+
+
+# A refund still pending this long after it was asked for is looked up at Stripe: its
+# webhook may have been lost, or the portal may have stopped between asking and recording.
+REFUND_LOOKUP_AFTER = timedelta(minutes=10)
+# Stripe keeps idempotency keys for 24 hours: within them, asking again is safe.
+REFUND_RESEND_WITHIN = timedelta(hours=23)
+
+
+def refunds_reconcile(*, now: datetime | None = None) -> list[str]:
+    """Settle refunds left pending: post those Stripe has paid, fail those it refused,
+    and ask again (same key, so never twice) for those whose Stripe id was never recorded.
+    Returns one line per refund looked at. Safe to repeat."""
+    now = now or timezone.now()
+    outcomes = []
+    pending = Refund.objects.filter(status=Refund.Status.PENDING, created_at__lte=now - REFUND_LOOKUP_AFTER)
+    for refund in pending.select_related("topup").order_by("id"):
+        try:
+            if refund.stripe_refund_id:
+                stripe_refund = stripe_client().v1.refunds.retrieve(refund.stripe_refund_id)
+            elif now - refund.created_at <= REFUND_RESEND_WITHIN:
+                stripe_refund = _refund_send(refund)
+                Refund.objects.filter(pk=refund.pk).update(stripe_refund_id=stripe_refund.id)
+            else:
+                logger.error("refund %s: no Stripe id after 24 hours; look it up in Stripe by its metadata", refund.pk)
+                outcomes.append(f"refund {refund.pk}: no Stripe id after 24 hours, check Stripe")
+                continue
+        except (stripe.StripeError, FinanceError) as exc:
+            logger.warning("refund %s: Stripe lookup failed, will retry: %s", refund.pk, exc)
+            outcomes.append(f"refund {refund.pk}: Stripe lookup failed, will retry")
+            continue
+        if stripe_refund.status == "succeeded":
+            refund_confirm(refund_id=refund.pk)
+            outcomes.append(f"refund {refund.pk}: posted")
+        elif stripe_refund.status in ("failed", "canceled"):
+            reason = getattr(stripe_refund, "failure_reason", None) or stripe_refund.status
+            if Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.FAILED, failure_reason=f"Stripe: {reason}"
+            ):
+                audit_record(
+                    actor=None, action="refund_failed", target=refund.topup,
+                    after={"refund": refund.pk, "stripe_refund": stripe_refund.id, "failure": reason},
+                )  # fmt: skip
+            outcomes.append(f"refund {refund.pk}: {stripe_refund.status} at Stripe, nothing posted")
+        else:
+            outcomes.append(f"refund {refund.pk}: still {stripe_refund.status} at Stripe")
+    return outcomes
 
 
 def refund_confirm(*, refund_id: int) -> Refund:

@@ -1,9 +1,15 @@
 from celery import shared_task
 
-from finance.services import ledger_check_run
+from finance.services import ledger_check_run, refunds_reconcile
 
 
 @shared_task
 def ledger_check() -> bool:
     """Daily: verify the ledger and record the result (a LedgerCheck row) for the dashboard."""
     return ledger_check_run().ok
+
+
+@shared_task
+def reconcile_refunds() -> list[str]:
+    """Every 15 minutes: settle refunds left pending (a lost webhook, or a stop mid-request)."""
+    return refunds_reconcile()

@@ -301,7 +301,9 @@ class StripeStandIn:
         refunded = sum(
             r["amount"]
             for r in self.objects.values()
-            if r["object"] == "refund" and r.get("payment_intent") == intent["id"]
+            if r["object"] == "refund"
+            and r.get("payment_intent") == intent["id"]
+            and r["status"] not in ("failed", "canceled")  # as Stripe: a refused refund frees its amount
         )
         if amount <= 0 or refunded + amount > intent["amount_received"]:
             return _error(400, "Refund amount is more than what is left to refund", param="amount")
