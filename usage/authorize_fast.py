@@ -5,7 +5,7 @@ middleware and DRF an answer costs about 1.9 ms of CPU; this path costs a fracti
 that: two Redis round trips (the key's entry; the route, the numbers version and the
 rate-limit count) and one PostgreSQL primary-key read of the balance, which is never
 cached. It decides nothing of its own: validation, routes and the answer are the DRF
-view's own functions (usage.events, usage.authz_cache, usage.selectors._authorization).
+view's own functions (usage.events, usage.authz_cache, usage.selectors.authorization_decide).
 
 Anything out of the ordinary is handed to Django unchanged, which answers it exactly as
 before and warms the entries for the next call: a missing or malformed header or body,
@@ -35,12 +35,11 @@ from usage import events as ev
 from usage.api_auth import FAST_PATH_COUNT
 from usage.models import Channel
 from usage.selectors import authorization_decide
-from usage.services import api_key_hash
+from usage.services import API_KEY_TOUCH_EVERY, api_key_hash
 
 PATH = "/api/v1/authorize"
 ROUTE = "api/v1/authorize"
 MAX_BODY = 4096
-TOUCH_EVERY = 60  # seconds, as usage.services.api_key_touch
 BALANCE_SQL = "SELECT balance FROM wallets_wallet WHERE id = %s"
 # What Django's middleware and DRF put on this answer; tests compare the two paths.
 HEADERS = [
@@ -65,7 +64,7 @@ def fast_authorize(django_app: Callable) -> Callable:
         return django_app
     throttle = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get("authorize")
     limit = authz_cache.rate_parse(throttle) if throttle else None
-    csp = _csp_header()
+    csp = build_policy()  # the Content-Security-Policy django-csp puts on every response
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -107,9 +106,9 @@ def _read_body(environ: dict) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         length = 0
-    body = environ["wsgi.input"].read(length) if 0 < length <= MAX_BODY else b""
     if length > MAX_BODY:
         return b""  # left unread for Django, which refuses it as it always has
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
     environ["wsgi.input"] = BytesIO(body)
     return body
 
@@ -131,14 +130,14 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
 
     client = authz_cache.redis_client()
     entry = authz_cache.KeyEntry.decode(client.get(authz_cache.key_entry_key(api_key_hash(header[1]))))
-    if entry is None or time.time() - entry.last_used >= TOUCH_EVERY:
+    if entry is None or time.time() - entry.last_used >= API_KEY_TOUCH_EVERY:
         raise Handoff
     pipe = client.pipeline(transaction=False)
     pipe.mget([authz_cache.numbers_version_key(entry.workspace_id), authz_cache.route_key(entry.workspace_id, ref)])
     if limit is not None:
         window, left = authz_cache.throttle_window(limit[1])
         throttle_key = authz_cache.throttle_key("authorize", entry.api_key_id, window)
-        pipe.incr(throttle_key)
+        pipe.incr(throttle_key)  # counted as authz_cache.throttle_count does, in the same round trip
     found = pipe.execute()
     if limit is not None:
         count = found[1]
@@ -166,8 +165,3 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
         {"allowed": answer.allowed, "reason": answer.reason, "balance": f"{answer.balance:.6f}"},
         separators=(",", ":"),
     ).encode()
-
-
-def _csp_header() -> str:
-    """The Content-Security-Policy django-csp puts on every response."""
-    return build_policy()

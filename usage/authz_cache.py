@@ -25,9 +25,9 @@ KEY_TTL = 300  # an entry is re-read from the database at least this often
 REVOKED_TTL = 86400  # outlives any request that read the key before it was revoked
 ROUTE_TTL = 600
 
-# SET unless the key holds the revoked marker: a request that read an API key just
-# before it was revoked must not write it back as active after the revocation.
-SET_UNLESS_REVOKED = "if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end " \
+# SET unless the key holds a marker (ARGV[3]), in one step: a request that read an API key
+# just before it was revoked must not write it back as active after the revocation.
+SET_UNLESS = "if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end " \
     "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1"  # fmt: skip
 
 _client: redis.Redis | None = None
@@ -39,6 +39,70 @@ def redis_client() -> redis.Redis | None:
     if _client is None and settings.REDIS_URL:
         _client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
     return _client
+
+
+class _RedisStore:
+    """The entries in Redis, on the raw client the fast path reads them with."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def mget(self, keys: list[str]) -> list[str | None]:
+        return self.client.mget(keys)
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        self.client.set(key, value, ex=ttl)
+
+    def set_unless(self, key: str, value: str, ttl: int, marker: str) -> None:
+        self.client.eval(SET_UNLESS, 1, key, value, ttl, marker)
+
+    def version(self, key: str, *, bump: bool) -> int:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.set(key, time_ns(), nx=True)  # a lost key restarts from the clock
+        if bump:
+            pipe.incr(key)
+        else:
+            pipe.get(key)
+        return int(pipe.execute()[1])
+
+    def count(self, key: str, ttl: int) -> int:
+        count = self.client.incr(key)
+        if count == 1:
+            self.client.expire(key, ttl)
+        return count
+
+
+class _CacheStore:
+    """The same entries in Django's cache: the SQLite demo, which runs without Redis."""
+
+    def mget(self, keys: list[str]) -> list[str | None]:
+        found = cache.get_many(keys)
+        return [found.get(key) for key in keys]
+
+    def set(self, key: str, value: str, ttl: int) -> None:
+        cache.set(key, value, ttl)
+
+    def set_unless(self, key: str, value: str, ttl: int, marker: str) -> None:
+        if cache.get(key) != marker:
+            cache.set(key, value, ttl)
+
+    def version(self, key: str, *, bump: bool) -> int:
+        cache.add(key, time_ns(), timeout=None)  # a lost key restarts from the clock
+        return cache.incr(key) if bump else int(cache.get(key))
+
+    def count(self, key: str, ttl: int) -> int:
+        if cache.add(key, 1, timeout=ttl):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # the window's key expired between add and incr: a new window
+            cache.set(key, 1, timeout=ttl)
+            return 1
+
+
+def store() -> _RedisStore | _CacheStore:
+    client = redis_client()
+    return _CacheStore() if client is None else _RedisStore(client)
 
 
 def prefix() -> str:
@@ -83,21 +147,12 @@ class KeyEntry:
 
 def key_remember(*, key_hash: str, entry: KeyEntry) -> None:
     """An active key, just read from the database."""
-    client = redis_client()
-    if client is None:
-        if cache.get(key_entry_key(key_hash)) != REVOKED:
-            cache.set(key_entry_key(key_hash), entry.encode(), KEY_TTL)
-        return
-    client.eval(SET_UNLESS_REVOKED, 1, key_entry_key(key_hash), entry.encode(), KEY_TTL, REVOKED)
+    store().set_unless(key_entry_key(key_hash), entry.encode(), KEY_TTL, REVOKED)
 
 
 def key_forget(*, key_hash: str) -> None:
     """A revoked or deleted key: no cached entry may answer for it again."""
-    client = redis_client()
-    if client is None:
-        cache.set(key_entry_key(key_hash), REVOKED, REVOKED_TTL)
-    else:
-        client.set(key_entry_key(key_hash), REVOKED, ex=REVOKED_TTL)
+    store().set(key_entry_key(key_hash), REVOKED, REVOKED_TTL)
 
 
 # --- routes and the numbers version ------------------------------------------------------
@@ -135,52 +190,23 @@ class Route:
 
 def numbers_version_bump(workspace_id: int) -> None:
     """A new version; a lost key restarts from the clock, never from a number used before."""
-    key = numbers_version_key(workspace_id)
-    client = redis_client()
-    if client is None:
-        try:
-            cache.incr(key)
-        except ValueError:
-            cache.add(key, time_ns(), timeout=None)
-        return
-    pipe = client.pipeline(transaction=False)
-    pipe.set(key, time_ns(), nx=True)
-    pipe.incr(key)
-    pipe.execute()
+    store().version(numbers_version_key(workspace_id), bump=True)
 
 
 def numbers_version(workspace_id: int) -> int:
-    key = numbers_version_key(workspace_id)
-    client = redis_client()
-    if client is None:
-        cache.add(key, time_ns(), timeout=None)
-        return int(cache.get(key))
-    pipe = client.pipeline(transaction=False)
-    pipe.set(key, time_ns(), nx=True)
-    pipe.get(key)
-    return int(pipe.execute()[1])
+    return store().version(numbers_version_key(workspace_id), bump=False)
 
 
 def route_cached(*, workspace_id: int, ref: int | str) -> tuple[int, Route | None]:
     """The workspace's numbers version and the route cached under it, if any."""
-    version_key, key = numbers_version_key(workspace_id), route_key(workspace_id, ref)
-    client = redis_client()
-    if client is None:
-        found = cache.get_many([version_key, key])
-        version, value = found.get(version_key), found.get(key)
-    else:
-        version, value = client.mget([version_key, key])
+    version, value = store().mget([numbers_version_key(workspace_id), route_key(workspace_id, ref)])
     if version is None:
         return numbers_version(workspace_id), None
     return int(version), Route.decode(value, int(version))
 
 
 def route_remember(*, workspace_id: int, ref: int | str, version: int, route: Route) -> None:
-    client = redis_client()
-    if client is None:
-        cache.set(route_key(workspace_id, ref), route.encode(version), ROUTE_TTL)
-    else:
-        client.set(route_key(workspace_id, ref), route.encode(version), ex=ROUTE_TTL)
+    store().set(route_key(workspace_id, ref), route.encode(version), ROUTE_TTL)
 
 
 # --- rate limits -------------------------------------------------------------------------
@@ -204,17 +230,4 @@ def throttle_window(seconds: int) -> tuple[int, float]:
 def throttle_count(*, scope: str, api_key_id: int, seconds: int) -> tuple[int, float]:
     """Count one call in the key's current window: (calls so far in it, seconds left)."""
     window, left = throttle_window(seconds)
-    key = throttle_key(scope, api_key_id, window)
-    client = redis_client()
-    if client is None:
-        if cache.add(key, 1, timeout=seconds + 1):
-            return 1, left
-        try:
-            return cache.incr(key), left
-        except ValueError:  # the window's key expired between add and incr: a new window
-            cache.set(key, 1, timeout=seconds + 1)
-            return 1, left
-    count = client.incr(key)
-    if count == 1:
-        client.expire(key, seconds + 1)
-    return count, left
+    return store().count(throttle_key(scope, api_key_id, window), seconds + 1), left

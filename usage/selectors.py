@@ -91,14 +91,6 @@ class Authorization:
     balance: Decimal
 
 
-def message_authorize(*, ref: ChannelRef, direction: str) -> Authorization:
-    """May this channel send (or receive) a message now? Uses `wallet_status`, the one rule."""
-    wallet = wallet_for_channel(channel=ref.channel)
-    return authorization_decide(
-        kind=wallet.kind, balance=wallet.balance, released=_number_released(ref), direction=direction
-    )
-
-
 def authorization_decide(*, kind: str, balance: Decimal, released: bool, direction: str) -> Authorization:
     """SMS wallet at or below zero: all SMS/MMS, both directions, stop. WhatsApp wallet below
     zero: sending pauses; receiving goes on (the customer's messages still arrive)."""
@@ -137,7 +129,8 @@ def _route(*, workspace: Workspace, ref: int | str) -> Route:
 def message_authorize_at_rate(
     *, workspace: Workspace, ref: int | str, direction: str, message_type: str
 ) -> Authorization:
-    """`message_authorize` for a channel reference in two cache reads and one query.
+    """May this channel send (or receive) a message now? Uses `wallet_status`, the one rule,
+    for a channel reference in two cache reads and one query.
 
     Raises what resolving the channel raises (ChannelNotFound, a type that does not fit).
     """

@@ -531,8 +531,11 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     return api_key
 
 
+API_KEY_TOUCH_EVERY = 60  # seconds
+
+
 def api_key_touch(*, api_key: ApiKey, at: datetime) -> None:
     """Record use at most once a minute: a write on every API call would cost more than the call."""
-    if api_key.last_used_at is None or (at - api_key.last_used_at).total_seconds() >= 60:
+    if api_key.last_used_at is None or (at - api_key.last_used_at).total_seconds() >= API_KEY_TOUCH_EVERY:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=at)
         api_key.last_used_at = at
