@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,10 +34,13 @@ class EmbeddedServerError(RuntimeError):
 def database_url(data_dir: Path) -> str:
     """Start (or reuse) PostgreSQL from the pgserver wheel; its URL, with the socket directory as host."""
     try:
-        import pgserver
+        with warnings.catch_warnings():
+            # platformdirs warns when a root shell has no XDG_RUNTIME_DIR, then uses /tmp: harmless.
+            warnings.simplefilter("ignore")
+            import pgserver
 
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode=None)
+            data_dir.mkdir(parents=True, exist_ok=True)
+            server = pgserver.get_server(data_dir, cleanup_mode=None)
     except Exception as error:
         raise EmbeddedServerError(
             f"The embedded PostgreSQL (pgserver, data in {data_dir}) did not start: {error}. "
