@@ -42,15 +42,21 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
-    "wallets",
-    "usage",
-    "payments",
-    "finance",
-    "ops",
+    # The project's apps, lowest layer first (tests/test_app_layering.py keeps it so; common,
+    # the shell's helpers under all of them, is a plain package):
+    "wallets",  # workspaces, members, wallets, the ledger and its one posting function
+    "usage",  # channels, numbers, prices, usage records, the API
+    "phone_numbers",  # buying numbers, their monthly fees, release when unpaid
+    "payments",  # top-ups, Stripe, auto top-up
+    "ops",  # health, metrics, logs
+    "finance",  # finance staff's tools: admin, audit, adjustments, refunds, ledger checks
+    "portal",  # the workspace pages and the demo seed
 ]
+# The workspace lookup of common.views.workspace_view (common imports no app).
+WORKSPACE_SCOPE = "wallets.selectors.workspace_scope"
 
 MIDDLEWARE = [
-    "billing_portal.observability.RequestContextMiddleware",
+    "ops.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,7 +237,7 @@ CELERY_QUEUE_NAMES = (CELERY_QUEUE_BILLING, CELERY_QUEUE_NOTICES)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_BILLING
 CELERY_TASK_ROUTES = {
     "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
-    "usage.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    "phone_numbers.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
 }
 # Workers log through LOGGING below (JSON lines with the task id), not Celery's own format.
@@ -306,13 +312,13 @@ READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)  # seconds per depende
 # A periodic task is "late" in the admin and in metrics this long after its next due run.
 BEAT_OVERDUE_GRACE = env.int("BEAT_OVERDUE_GRACE", default=600)  # seconds
 # JSON lines on stderr, one object per record, with request_id and workspace_id
-# (billing_portal.observability); LOG_FORMAT=text keeps plain lines for local reading.
+# (ops.observability); LOG_FORMAT=text keeps plain lines for local reading.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "billing_portal.observability.LogContextFilter"}},
+    "filters": {"context": {"()": "ops.observability.LogContextFilter"}},
     "formatters": {
-        "json": {"()": "billing_portal.observability.JsonLogFormatter"},
+        "json": {"()": "ops.observability.JsonLogFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

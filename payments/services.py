@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from payments.exceptions import PaymentError, PaymentRefused
 from payments.models import TOP_UP_MAX, TOP_UP_MIN, StripeCustomer, StripeEvent, TopUp
+from payments.signals import charge_refunded
 from payments.stripe_api import stripe_client
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
 from wallets.money import CENT, format_usd, from_cents, to_cents
@@ -448,10 +449,8 @@ def _event_apply(event_type: str, obj: dict, card: dict | None) -> str:
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return payment_intent_settle(intent=obj)
     if event_type == "charge.refunded":
-        # Refunds are finance's: imported here, as finance itself builds on payments.
-        from finance.services import refunds_confirm_from_charge
-
-        return refunds_confirm_from_charge(charge=obj)
+        outcomes = [outcome for _, outcome in charge_refunded.send(sender=StripeEvent, charge=obj) if outcome]
+        return "; ".join(outcomes) or "ignored"
     return "ignored"
 
 

@@ -5,7 +5,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from billing_portal.celery import billing_task_options
+from common.tasks import billing_task_options
 from payments.selectors import auto_top_up_pending
 from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
 

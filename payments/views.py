@@ -19,7 +19,7 @@ from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
+from common.views import workspace_view
 
 logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."

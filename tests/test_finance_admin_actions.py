@@ -8,7 +8,8 @@ import tablib
 from django.urls import reverse
 
 from finance.models import AuditEntry, Refund
-from finance.resources import PriceResource, UsageRecordResource
+from finance.resources import PriceResource
+from usage.resources import UsageRecordResource
 from finance.services import FinanceError, refund_issue
 from payments.models import TopUp
 from payments.stripe_api import stripe_client

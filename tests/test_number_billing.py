@@ -10,9 +10,9 @@ from django.core import mail
 
 from tests.factories import ChannelFactory, NumberPriceFactory, fund, wallet_of
 from usage.models import NumberFeeCharge, PhoneNumber
-from usage.number_billing import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
-from usage.number_selectors import anniversary
-from usage.tasks import bill_number_fees, release_due_numbers
+from phone_numbers.services import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
+from phone_numbers.selectors import anniversary
+from phone_numbers.tasks import bill_number_fees, release_due_numbers
 from wallets.models import Wallet, WalletTransaction
 from wallets.selectors import WalletState, wallet_status
 
@@ -333,7 +333,7 @@ def test_beat_runs_both_number_tasks_every_hour():
     from billing_portal.celery import app
 
     entries = {entry["task"]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
-    assert {"usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"} <= set(entries)
-    for task_name in ("usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"):
+    assert {"phone_numbers.tasks.bill_number_fees", "phone_numbers.tasks.release_due_numbers"} <= set(entries)
+    for task_name in ("phone_numbers.tasks.bill_number_fees", "phone_numbers.tasks.release_due_numbers"):
         assert task_name in app.tasks
         assert entries[task_name].hour == set(range(24))

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
+from common.views import WorkspaceScope
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
 
@@ -67,6 +68,16 @@ def workspace_wallets(*, workspace: Workspace) -> dict[str, Wallet]:
     for wallet in wallets.values():
         wallet.workspace = workspace
     return wallets
+
+
+def workspace_scope(*, user: AbstractBaseUser, workspace_slug: str) -> WorkspaceScope:
+    """settings.WORKSPACE_SCOPE for common.views.workspace_view: the user's memberships in one
+    query (the switcher needs them all), the named workspace's (or 404), and its wallets."""
+    memberships = list(memberships_for_user(user=user))
+    membership = membership_pick(memberships=memberships, workspace_slug=workspace_slug)
+    return WorkspaceScope(
+        memberships=memberships, membership=membership, wallets=workspace_wallets(workspace=membership.workspace)
+    )
 
 
 def ledger_for_wallet(*, wallet: Wallet) -> QuerySet[WalletTransaction]:

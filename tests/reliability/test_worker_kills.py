@@ -22,7 +22,7 @@ from tests.reliability.worker import Worker, broker_backlog, broker_reset, tasks
 from tests.stripe_helpers import save_card
 from usage.models import NumberFeeCharge, UsageRecord
 from usage.services import usage_ingest
-from usage.tasks import bill_number_fees, settle_number_fees
+from phone_numbers.tasks import bill_number_fees, settle_number_fees
 from wallets.models import AutoTopUpRule, WalletTransaction
 from wallets.services import ledger_post
 

@@ -26,8 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
-from usage.number_selectors import (
+from phone_numbers.selectors import (
     HELD_STATUSES,
     anniversary,
     billing_anchor,
@@ -36,6 +35,7 @@ from usage.number_selectors import (
     period_index,
     zone_date,
 )
+from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
 from usage.pricing import NoPrice, NoPriceList, number_monthly_fee
 from wallets.exceptions import InsufficientBalance
 from wallets.models import Wallet, WalletTransaction, Workspace
