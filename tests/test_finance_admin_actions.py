@@ -9,13 +9,13 @@ from django.urls import reverse
 
 from finance.models import AuditEntry, Refund
 from finance.resources import PriceResource
-from usage.resources import UsageRecordResource
 from finance.services import FinanceError, refund_issue
 from payments.models import TopUp
 from payments.stripe_api import stripe_client
 from tests.factories import PriceListFactory, UsageRecordFactory, finance_user, wallet_of
 from tests.stripe_helpers import paid_topup, session_id_of, start_topup
 from usage.models import Price
+from usage.resources import UsageRecordResource
 from wallets.models import WalletTransaction
 
 

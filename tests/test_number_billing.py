@@ -8,11 +8,11 @@ import pytest
 import time_machine
 from django.core import mail
 
+from phone_numbers.selectors import anniversary
+from phone_numbers.services import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
+from phone_numbers.tasks import bill_number_fees, release_due_numbers
 from tests.factories import ChannelFactory, NumberPriceFactory, fund, wallet_of
 from usage.models import NumberFeeCharge, PhoneNumber
-from phone_numbers.services import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
-from phone_numbers.selectors import anniversary
-from phone_numbers.tasks import bill_number_fees, release_due_numbers
 from wallets.models import Wallet, WalletTransaction
 from wallets.selectors import WalletState, wallet_status
 

@@ -14,6 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import phone_numbers.services as number_billing
+from phone_numbers.selectors import HELD_STATUSES, anniversary, billing_anchor, local_today, period_index
+from phone_numbers.services import NumberBillingEvent, number_fees_bill, number_fees_settle, number_releases_run
 from tests.factories import (
     ChannelFactory,
     MembershipFactory,
@@ -24,8 +26,6 @@ from tests.factories import (
     wallet_of,
 )
 from usage.models import NumberFeeCharge, PhoneNumber
-from phone_numbers.services import NumberBillingEvent, number_fees_bill, number_fees_settle, number_releases_run
-from phone_numbers.selectors import HELD_STATUSES, anniversary, billing_anchor, local_today, period_index
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 
 pytestmark = pytest.mark.django_db

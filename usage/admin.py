@@ -4,8 +4,8 @@ from django.http import HttpRequest
 from import_export.admin import ExportMixin
 
 from common.admin import ReadOnlyAdminMixin
-from usage.resources import UsageRecordResource
 from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord
+from usage.resources import UsageRecordResource
 from usage.services import api_key_create, api_key_revoke
 
 

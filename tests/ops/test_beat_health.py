@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from ops.models import BeatTaskRun
 from ops.selectors import beat_task_health
 from payments.tasks import reconcile_payments
-from tests.factories import wallet_of
 from phone_numbers.tasks import settle_number_fees
+from tests.factories import wallet_of
 
 pytestmark = pytest.mark.django_db
 
