@@ -1,3 +1,8 @@
+"""The Django admin as finance staff use it: audit log, ledger checks, refunds, price tables
+(audited imports), each wallet with its card, numbers, top-ups and ledger (adjustments, export),
+and the top-ups (reconcile with Stripe, refund). Finance builds on payments, usage and wallets,
+so their cross-app admin pages live here rather than in the apps below."""
+
 from datetime import timedelta
 
 from django.contrib import admin

@@ -7,4 +7,4 @@ class PhoneNumbersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from phone_numbers import receivers  # noqa: F401  (connects the signal receivers)
+        from phone_numbers import defaults, receivers  # noqa: F401  (the rules' system check; the receivers)

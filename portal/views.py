@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from common.views import workspace_view
+from phone_numbers import defaults as number_defaults
 from usage.charts import spend_chart
 from usage.exports import usage_csv_filename, usage_csv_lines
 from usage.models import Channel, PhoneNumber
@@ -18,7 +19,8 @@ from usage.selectors import (
     wallet_runway,
     wallet_totals,
 )
-from wallets.models import AutoTopUpRule, Wallet
+from wallets import defaults as wallet_defaults
+from wallets.models import Wallet
 from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_for_user, wallet_status
 
 
@@ -92,7 +94,11 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
 def sms_wallet(request: HttpRequest) -> HttpResponse:
     wallet = _wallet(request, Wallet.Kind.SMS)
     context = _usage_context(request, wallet)
-    context |= {"runway": wallet_runway(wallet=wallet), "nav": "sms_wallet"}
+    context |= {
+        "runway": wallet_runway(wallet=wallet),
+        "unpaid_cycles_before_release": number_defaults.UNPAID_CYCLES_BEFORE_RELEASE,
+        "nav": "sms_wallet",
+    }
     return render(request, "portal/sms_wallet.html", context)
 
 
@@ -104,7 +110,7 @@ def whatsapp_billing(request: HttpRequest) -> HttpResponse:
         "totals": wallet_totals(wallet=wallet),
         "categories": usage_by_category(wallet=wallet, filters=context["filters"]),
         "auto_top_up": auto_top_up_rule(wallet=wallet),
-        "auto_top_up_thresholds": AutoTopUpRule.WHATSAPP_THRESHOLDS,
+        "auto_top_up_thresholds": wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS,
         "nav": "whatsapp_billing",
     }
     return render(request, "portal/whatsapp_billing.html", context)

@@ -168,9 +168,9 @@ def _period_by_period() -> list[NumberBillingEvent]:
 
 
 def test_the_batched_run_does_exactly_what_billing_each_period_on_its_own_does(
-    many_workspaces, monkeypatch, django_capture_on_commit_callbacks
+    many_workspaces, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(number_billing, "FEE_RUN_CHUNK", 4)  # several chunks, cut inside the workspaces' list
+    settings.FEE_RUN_CHUNK = 4  # several chunks, cut inside the workspaces' list
 
     batched_events, batched = _outcome(number_fees_bill, django_capture_on_commit_callbacks)
     reference_events, reference = _outcome(_period_by_period, django_capture_on_commit_callbacks)

@@ -20,7 +20,10 @@ def _rename(apps, mapping: dict[str, str]) -> None:
     BeatTaskRun = apps.get_model("ops", "BeatTaskRun")
     for old, new in mapping.items():
         PeriodicTask.objects.filter(task=old).update(task=new)
-        if not BeatTaskRun.objects.filter(task=new).exists():  # unique: a worker may have recorded the new name
+        # A worker that already ran the task under its new name recorded a later success: keep that one.
+        if BeatTaskRun.objects.filter(task=new).exists():
+            BeatTaskRun.objects.filter(task=old).delete()
+        else:
             BeatTaskRun.objects.filter(task=old).update(task=new)
 
 
