@@ -17,14 +17,15 @@ DEFAULTS: dict[str, object] = {
     "FEE_RUN_CHUNK": 1000,
 }
 
-__getattr__ = settings_or_defaults(DEFAULTS)
+rule = settings_or_defaults(DEFAULTS)  # rule(NAME): the setting, or the default
+__getattr__ = rule
 
 
 @register(Tags.compatibility)
 def release_rules_check(app_configs=None, **kwargs) -> list[Error]:
     errors = []
     for name in ("UNPAID_CYCLES_BEFORE_RELEASE", "FEE_RUN_CHUNK"):
-        value = __getattr__(name)
+        value = rule(name)
         if not isinstance(value, int) or value < 1:
             errors.append(Error(f"{name}={value!r} must be a whole number of at least 1.", id="phone_numbers.E001"))
     return errors

@@ -28,15 +28,16 @@ DEFAULTS: dict[str, object] = {
 # because a migration cannot follow a setting.
 TOP_UP_DATABASE_BOUNDS = (DEFAULTS["TOP_UP_MIN"], DEFAULTS["TOP_UP_MAX"])
 
-__getattr__ = settings_or_defaults(DEFAULTS)
+rule = settings_or_defaults(DEFAULTS)  # rule(NAME): the setting, or the default
+__getattr__ = rule
 
 
 @register(Tags.compatibility)
 def top_up_bounds_check(app_configs=None, **kwargs) -> list[Error]:
-    """Settings may narrow the top-up range the database accepts, not widen or invert it:
-    an amount the database refuses would fail at the posting, not at the form."""
+    """Settings may narrow the top-up range the database accepts, not widen or invert it: an
+    amount the form accepted and the database refuses would fail as a server error instead."""
     low, high = TOP_UP_DATABASE_BOUNDS
-    minimum, maximum = __getattr__("TOP_UP_MIN"), __getattr__("TOP_UP_MAX")
+    minimum, maximum = rule("TOP_UP_MIN"), rule("TOP_UP_MAX")
     if low <= minimum <= maximum <= high:
         return []
     return [
