@@ -44,15 +44,22 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
-    "wallets",
-    "usage",
-    "payments",
-    "finance",
-    "ops",
+    # The project's apps; which may import which: README, Layout (tests/test_app_layering.py).
+    # common, the shell's helpers under all of them, is a plain package. This order is the
+    # order their posting_committed receivers run in (phone_numbers, payments, ops).
+    "wallets",  # workspaces, members, wallets, the ledger and its one posting function
+    "usage",  # channels, numbers, prices, usage records, the API
+    "phone_numbers",  # buying numbers, their monthly fees, release when unpaid
+    "payments",  # top-ups, Stripe, auto top-up
+    "ops",  # health, metrics, logs
+    "finance",  # finance staff's tools: admin, audit, adjustments, refunds, ledger checks
+    "portal",  # the workspace pages and the demo seed
 ]
+# The workspace lookup of common.views.workspace_view (common imports no app).
+WORKSPACE_SCOPE = "wallets.selectors.workspace_scope"
 
 MIDDLEWARE = [
-    "billing_portal.observability.RequestContextMiddleware",
+    "ops.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -232,7 +239,7 @@ CELERY_QUEUE_NAMES = (CELERY_QUEUE_BILLING, CELERY_QUEUE_NOTICES)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_BILLING
 CELERY_TASK_ROUTES = {
     "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
-    "usage.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    "phone_numbers.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
 }
 # Workers log through LOGGING below (JSON lines with the task id), not Celery's own format.
@@ -254,10 +261,6 @@ if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
 
 # --- payments -----------------------------------------------------------------------
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
-# After a declined auto top-up, no new attempt on that wallet for this long.
-AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=3600)  # seconds
-AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=5)
-PAYMENTS_RECONCILE_WINDOW_HOURS = env.int("PAYMENTS_RECONCILE_WINDOW_HOURS", default=48)
 
 # --- email --------------------------------------------------------------------------
 EMAIL_BACKEND = env(
@@ -294,8 +297,40 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# --- billing rules --------------------------------------------------------------------
-WHATSAPP_LOW_BALANCE = Decimal(env.str("WHATSAPP_LOW_BALANCE", default="20"))
+# --- product rules --------------------------------------------------------------------
+# The product's numbers (thresholds, bounds, cycles, caps, back-offs) are named once, with
+# their meaning and default, in each app's defaults.py (common.defaults). A setting of the
+# same name overrides one; these are the ones an environment variable may set.
+PRODUCT_RULES_FROM_ENV: dict[str, type] = {
+    "WHATSAPP_LOW_BALANCE": Decimal,  # wallets
+    "SMS_LOW_BALANCE": Decimal,
+    "TOP_UP_MIN": Decimal,
+    "TOP_UP_MAX": Decimal,
+    "AUTO_TOP_UP_RETRY_AFTER": int,  # payments
+    "AUTO_TOP_UP_MAX_PER_DAY": int,
+    "PAYMENTS_RECONCILE_WINDOW_HOURS": int,
+    "UNPAID_CYCLES_BEFORE_RELEASE": int,  # phone_numbers
+    "FEE_RUN_CHUNK": int,
+    "USAGE_DEFAULT_RANGE_DAYS": int,  # usage
+    "USAGE_RUNWAY_WINDOW_DAYS": int,
+    "USAGE_TABLE_PAGE_SIZE": int,
+}
+
+
+def _product_rule(name: str, kind: type) -> Decimal | int:
+    raw = env.str(name).strip()
+    try:
+        value = kind(raw)
+    except (ValueError, ArithmeticError):
+        value = None
+    if value is None or (isinstance(value, Decimal) and not value.is_finite()):
+        raise environ.ImproperlyConfigured(
+            f"{name}={raw!r}: expected {'an amount' if kind is Decimal else 'a whole number'}"
+        )
+    return value
+
+
+globals().update({name: _product_rule(name, kind) for name, kind in PRODUCT_RULES_FROM_ENV.items() if name in env})
 
 # --- observability -------------------------------------------------------------------
 # /metrics answers only requests bearing this token when it is set (required in production).
@@ -304,13 +339,13 @@ READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)  # seconds per depende
 # A periodic task is "late" in the admin and in metrics this long after its next due run.
 BEAT_OVERDUE_GRACE = env.int("BEAT_OVERDUE_GRACE", default=600)  # seconds
 # JSON lines on stderr, one object per record, with request_id and workspace_id
-# (billing_portal.observability); LOG_FORMAT=text keeps plain lines for local reading.
+# (ops.observability); LOG_FORMAT=text keeps plain lines for local reading.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "billing_portal.observability.LogContextFilter"}},
+    "filters": {"context": {"()": "ops.observability.LogContextFilter"}},
     "formatters": {
-        "json": {"()": "billing_portal.observability.JsonLogFormatter"},
+        "json": {"()": "ops.observability.JsonLogFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {

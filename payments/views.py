@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from common.views import workspace_view
 from payments import services
 from payments.exceptions import PaymentError
 from payments.models import TopUp
@@ -19,7 +20,6 @@ from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
 
 logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."

@@ -28,8 +28,8 @@ from csp.utils import build_policy
 from django.conf import settings
 from django.db import connection
 
-from billing_portal.observability import INCOMING_ID, access_logger, request_id_var
 from ops.metrics import HTTP_REQUEST_SECONDS
+from ops.observability import INCOMING_ID, access_logger, request_id_var
 from usage import authz_cache
 from usage import events as ev
 from usage.api_auth import FAST_PATH_COUNT

@@ -38,7 +38,11 @@ WORKSPACES = 3
 BATCHES_PER_WORKSPACE = 6
 EVENTS_PER_BATCH = 40
 CLIENTS = 4
-BEAT_TASKS = ("usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers", "payments.tasks.reconcile_payments")
+BEAT_TASKS = (
+    "phone_numbers.tasks.bill_number_fees",
+    "phone_numbers.tasks.release_due_numbers",
+    "payments.tasks.reconcile_payments",
+)
 
 
 def _batches(slug: str) -> list[list[dict]]:

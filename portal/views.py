@@ -5,6 +5,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from common.views import workspace_view
+from phone_numbers import defaults as number_defaults
 from usage.charts import spend_chart
 from usage.exports import usage_csv_filename, usage_csv_lines
 from usage.models import Channel, PhoneNumber
@@ -17,8 +19,8 @@ from usage.selectors import (
     wallet_runway,
     wallet_totals,
 )
-from wallets.models import AutoTopUpRule, Wallet
-from wallets.permissions import workspace_view
+from wallets import defaults as wallet_defaults
+from wallets.models import Wallet
 from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_for_user, wallet_status
 
 
@@ -26,20 +28,20 @@ from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_f
 def home(request: HttpRequest) -> HttpResponse:
     membership = memberships_for_user(user=request.user).first()
     if membership is None:
-        return render(request, "wallets/no_workspace.html", status=200)
+        return render(request, "portal/no_workspace.html", status=200)
     return redirect("workspace_home", workspace_slug=membership.workspace.slug)
 
 
 @workspace_view()
 def workspace_home(request: HttpRequest) -> HttpResponse:
     channels = Channel.objects.filter(workspace=request.workspace).prefetch_related("numbers")
-    return render(request, "wallets/workspace_home.html", {"channels": channels, "nav": "home"})
+    return render(request, "portal/workspace_home.html", {"channels": channels, "nav": "home"})
 
 
 @workspace_view()
 def channels(request: HttpRequest) -> HttpResponse:
     channel_list = Channel.objects.filter(workspace=request.workspace).prefetch_related("numbers")
-    return render(request, "wallets/channels.html", {"channels": channel_list, "nav": "channels"})
+    return render(request, "portal/channels.html", {"channels": channel_list, "nav": "channels"})
 
 
 @workspace_view(billing=True)
@@ -53,7 +55,7 @@ def billing_overview(request: HttpRequest) -> HttpResponse:
         }
         for wallet in sorted(wallets.values(), key=lambda w: w.kind != "sms")
     ]
-    return render(request, "wallets/billing_overview.html", {"cards": cards, "nav": "billing"})
+    return render(request, "portal/billing_overview.html", {"cards": cards, "nav": "billing"})
 
 
 def _wallet(request: HttpRequest, kind: str) -> Wallet:
@@ -92,8 +94,12 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
 def sms_wallet(request: HttpRequest) -> HttpResponse:
     wallet = _wallet(request, Wallet.Kind.SMS)
     context = _usage_context(request, wallet)
-    context |= {"runway": wallet_runway(wallet=wallet), "nav": "sms_wallet"}
-    return render(request, "wallets/sms_wallet.html", context)
+    context |= {
+        "runway": wallet_runway(wallet=wallet),
+        "unpaid_cycles_before_release": number_defaults.UNPAID_CYCLES_BEFORE_RELEASE,
+        "nav": "sms_wallet",
+    }
+    return render(request, "portal/sms_wallet.html", context)
 
 
 @workspace_view(billing=True)
@@ -104,10 +110,10 @@ def whatsapp_billing(request: HttpRequest) -> HttpResponse:
         "totals": wallet_totals(wallet=wallet),
         "categories": usage_by_category(wallet=wallet, filters=context["filters"]),
         "auto_top_up": auto_top_up_rule(wallet=wallet),
-        "auto_top_up_thresholds": AutoTopUpRule.WHATSAPP_THRESHOLDS,
+        "auto_top_up_thresholds": wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS,
         "nav": "whatsapp_billing",
     }
-    return render(request, "wallets/whatsapp_billing.html", context)
+    return render(request, "portal/whatsapp_billing.html", context)
 
 
 @workspace_view(billing=True)
@@ -135,11 +141,11 @@ def sms_channel(request: HttpRequest) -> HttpResponse:
         number.status != PhoneNumber.Status.RELEASED for channel in sms_channels for number in channel.numbers.all()
     )
     return render(
-        request, "wallets/sms_channel.html", {"sms_channels": sms_channels, "owns_number": owns_number, "nav": "sms"}
+        request, "portal/sms_channel.html", {"sms_channels": sms_channels, "owns_number": owns_number, "nav": "sms"}
     )
 
 
 @workspace_view()
 def conversations(request: HttpRequest) -> HttpResponse:
     """Stand-in for the platform's conversation view: shows where the paused-sending banner appears."""
-    return render(request, "wallets/conversations.html", {"nav": "conversations"})
+    return render(request, "portal/conversations.html", {"nav": "conversations"})

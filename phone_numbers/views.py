@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from common.views import workspace_view
+from phone_numbers.services import NumberPurchaseRefused, phone_number_purchase, phone_number_purchase_quote
 from usage.models import Channel
-from usage.number_billing import NumberPurchaseRefused, phone_number_purchase, phone_number_purchase_quote
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
 
 
 class NumberPurchaseForm(forms.Form):
@@ -37,9 +37,9 @@ def number_purchase(request: HttpRequest) -> HttpResponse:
     form = NumberPurchaseForm(request.POST or None, workspace=workspace)
     context = {"form": form, "nav": "billing", "quote": None, "refusal": None}
     if request.method != "POST":
-        return render(request, "usage/number_purchase.html", context)
+        return render(request, "phone_numbers/number_purchase.html", context)
     if not form.is_valid():
-        return render(request, "usage/number_purchase.html", context, status=400)
+        return render(request, "phone_numbers/number_purchase.html", context, status=400)
     fields = {
         "workspace": workspace,
         "channel_id": form.cleaned_data["channel"].id,
@@ -49,14 +49,14 @@ def number_purchase(request: HttpRequest) -> HttpResponse:
     try:
         if "confirm" not in request.POST:
             context["quote"] = phone_number_purchase_quote(**fields)
-            return render(request, "usage/number_purchase.html", context)
+            return render(request, "phone_numbers/number_purchase.html", context)
         expected_fee = _expected_fee(request.POST.get("expected_fee"))
         if expected_fee is None:
             raise NumberPurchaseRefused("Review the monthly fee before confirming the purchase.")
         phone = phone_number_purchase(**fields, expected_fee=expected_fee, created_by=request.user)
     except NumberPurchaseRefused as exc:
         context["refusal"] = str(exc)
-        return render(request, "usage/number_purchase.html", context, status=400)
+        return render(request, "phone_numbers/number_purchase.html", context, status=400)
     messages.success(
         request, f"{phone.number} is yours. {format_usd(phone.monthly_fee)} was charged for the first month."
     )

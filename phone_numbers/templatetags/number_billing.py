@@ -4,7 +4,7 @@ without its view having to know about number fees."""
 from django import template
 from django.utils import timezone
 
-from usage.number_selectors import NumberBillingRow, number_billing_rows
+from phone_numbers.selectors import NumberBillingRow, number_billing_rows
 from wallets.models import Workspace
 
 register = template.Library()

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from wallets.demo import DEMO_PASSWORD, demo_seed
+from portal.demo import DEMO_PASSWORD, demo_seed
 
 
 class Command(BaseCommand):

@@ -2,11 +2,11 @@
 
 A number bills on its purchase anniversary in the workspace's time zone (the
 first fee at purchase). A period the SMS balance covers is posted as a
-number_fee; one it does not is recorded unpaid and nothing is posted. Two unpaid
-periods schedule the release for the day before the next billing date; on that
-day the number is released and its unpaid periods are written off. A credit to
-the SMS wallet pays unpaid periods oldest first and cancels a scheduled release
-once fewer than two are unpaid.
+number_fee; one it does not is recorded unpaid and nothing is posted.
+UNPAID_CYCLES_BEFORE_RELEASE unpaid periods (two; phone_numbers.defaults) schedule the
+release for the day before the next billing date; on that day the number is released
+and its unpaid periods are written off. A credit to the SMS wallet pays unpaid periods
+oldest first and cancels a scheduled release once fewer than that are unpaid.
 
 Locks are always taken number row first, then the wallet row (inside
 ledger_post), so billing, settling and purchasing never deadlock one another.
@@ -24,10 +24,11 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
-from usage.number_selectors import (
+from phone_numbers import defaults
+from phone_numbers.selectors import (
     HELD_STATUSES,
     anniversary,
     billing_anchor,
@@ -36,6 +37,7 @@ from usage.number_selectors import (
     period_index,
     zone_date,
 )
+from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
 from usage.pricing import NoPrice, NoPriceList, number_monthly_fee
 from wallets.exceptions import InsufficientBalance
 from wallets.models import Wallet, WalletTransaction, Workspace
@@ -243,7 +245,7 @@ def _release(*, number: PhoneNumber, now: datetime) -> NumberBillingEvent:
         number,
         f"Number {number.number} was released",
         f"Your number {number.number} was released on {number.release_scheduled_for:%d %b %Y} because its "
-        f"monthly fee went unpaid for two billing periods. {written_off} unpaid fee(s) were written off; "
+        f"monthly fee went unpaid for {_periods(written_off)}. {written_off} unpaid fee(s) were written off; "
         "you owe nothing for them. Buy a new number from the SMS wallet page to keep sending.",
     )
     return NumberBillingEvent(
@@ -284,23 +286,25 @@ def _period_bill(*, number_id: int, index: int, now: datetime) -> list[NumberBil
 
 
 def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[NumberBillingEvent]:
-    """Warn at the first unpaid period; schedule the release at the second."""
+    """Warn at each unpaid period before the last one allowed; schedule the release at that one."""
     unpaid = number_unpaid_count(phone_number=number)
+    cycles = defaults.UNPAID_CYCLES_BEFORE_RELEASE
     fee = format_usd(number.monthly_fee)
-    if unpaid >= 2 and number.status == Status.ACTIVE:
+    if unpaid >= cycles and number.status == Status.ACTIVE:
         number.status = Status.RELEASE_SCHEDULED
         number.release_scheduled_for = _period_end(anchor, index)
         number.save(update_fields=["status", "release_scheduled_for"])
         _notify(
             number,
             f"Number {number.number} will be released on {number.release_scheduled_for:%d %b %Y}",
-            f"The SMS balance could not cover the {fee} monthly fee of {number.number} for a second billing "
-            f"period. The number will be released on {number.release_scheduled_for:%d %b %Y} unless you top up "
-            "the SMS wallet before then; a top-up pays the outstanding fees and cancels the release.",
+            f"The SMS balance could not cover the {fee} monthly fee of {number.number} for {_periods(unpaid)} "
+            f"in a row. The number will be released on {number.release_scheduled_for:%d %b %Y} unless you top "
+            "up the SMS wallet before then; a top-up pays the outstanding fees and cancels the release.",
         )
         return [NumberBillingEvent(number.number, number.release_scheduled_for, "release_scheduled")]
-    if unpaid == 1:
-        would_release = anniversary(anchor, index + 2) - timedelta(days=1)
+    if unpaid < cycles:
+        # The release would be scheduled at the last unpaid period allowed, for the day before the one after it.
+        would_release = _period_end(anchor, index + cycles - unpaid)
         _notify(
             number,
             f"Monthly fee for {number.number} unpaid",
@@ -310,15 +314,13 @@ def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[Numb
     return []
 
 
+def _periods(count: int) -> str:
+    return f"{count} billing period{pluralize(count)}"
+
+
 def _period_end(anchor: date, index: int) -> date:
     return anniversary(anchor, index + 1) - timedelta(days=1)
 
-
-# Due periods billed per transaction: the workspaces they belong to share one lock of
-# their numbers, one read of their billed periods, one INSERT of charges and one commit,
-# and a wallet stays locked for a fraction of a second (about 0.2 s per 1,000 periods
-# here; ingest on that wallet waits that long). 250 to 4,000 measured the same.
-FEE_RUN_CHUNK = 1000
 
 Due = tuple[date, int, int]  # (period_start, number_id, index), sorted oldest first
 
@@ -427,9 +429,10 @@ def _batch_bill(
 
 def _chunks(work: list[_WorkspaceWork]) -> list[list[_WorkspaceWork]]:
     chunks: list[list[_WorkspaceWork]] = []
-    size = FEE_RUN_CHUNK
+    chunk_size = defaults.FEE_RUN_CHUNK  # due periods per transaction
+    size = chunk_size
     for item in work:
-        if size >= FEE_RUN_CHUNK:
+        if size >= chunk_size:
             chunks.append([])
             size = 0
         chunks[-1].append(item)
@@ -545,7 +548,7 @@ def number_releases_run(
 
 def number_fees_settle(*, wallet_id: int, now: datetime | None = None) -> list[NumberBillingEvent]:
     """Pay the SMS wallet's unpaid periods oldest first, as far as the balance goes,
-    and cancel a scheduled release once fewer than two periods of it are unpaid."""
+    and cancel a scheduled release once fewer than UNPAID_CYCLES_BEFORE_RELEASE periods of it are unpaid."""
     now = now or timezone.now()
     wallet = Wallet.objects.get(pk=wallet_id)
     if wallet.kind != Wallet.Kind.SMS:
@@ -569,7 +572,10 @@ def number_fees_settle(*, wallet_id: int, now: datetime | None = None) -> list[N
             charge.status, charge.posting, charge.settled_at = FeeStatus.PAID_LATE, posting, now
             charge.save(update_fields=["status", "posting", "settled_at"])
             events.append(NumberBillingEvent(number.number, charge.period_start, "paid_late", charge.amount))
-            if number.status == Status.RELEASE_SCHEDULED and number_unpaid_count(phone_number=number) < 2:
+            if (
+                number.status == Status.RELEASE_SCHEDULED
+                and number_unpaid_count(phone_number=number) < defaults.UNPAID_CYCLES_BEFORE_RELEASE
+            ):
                 events.append(NumberBillingEvent(number.number, number.release_scheduled_for, "release_cancelled"))
                 number.status, number.release_scheduled_for = Status.ACTIVE, None
                 number.save(update_fields=["status", "release_scheduled_for"])

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from phone_numbers.selectors import anniversary, local_today
+from phone_numbers.services import number_fees_bill
 from usage.models import Channel, PhoneNumber
-from usage.number_billing import number_fees_bill
-from usage.number_selectors import anniversary, local_today
 from usage.services import usage_batch_price, usage_ingest
 from wallets.models import Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO

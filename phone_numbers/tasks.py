@@ -1,9 +1,9 @@
-"""Celery tasks for number fees: thin callers of usage.number_billing, safe to repeat."""
+"""Celery tasks for number fees: thin callers of phone_numbers.services, safe to repeat."""
 
 from celery import shared_task
 
-from billing_portal.celery import billing_task_options
-from usage.number_billing import number_fees_bill, number_fees_settle, number_releases_run
+from common.tasks import billing_task_options
+from phone_numbers.services import number_fees_bill, number_fees_settle, number_releases_run
 
 
 @shared_task(**billing_task_options())

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from usage.number_billing import number_fees_bill
+from phone_numbers.services import number_fees_bill
 
 
 class Command(BaseCommand):
