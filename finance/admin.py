@@ -9,6 +9,7 @@ from finance.resources import CarrierFeeResource, NumberPriceResource, PriceList
 from finance.services import audit_record
 from usage.models import CarrierFee, NumberPrice, Price, PriceList
 from wallets.admin import ReadOnlyAdminMixin
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
 
 @admin.register(AuditEntry)
@@ -44,6 +45,7 @@ class PriceAdmin(ImportExportModelAdmin):
     """Price tables: edited here or imported (CSV/XLSX, previewed); every change is audited."""
 
     formats = [CSV, XLSX]
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     actions = None  # no bulk delete of prices in force
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

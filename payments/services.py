@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import stripe
 from django.conf import settings
@@ -24,7 +24,7 @@ from payments.exceptions import PaymentError, PaymentRefused
 from payments.models import TOP_UP_MAX, TOP_UP_MIN, StripeCustomer, StripeEvent, TopUp
 from payments.stripe_api import stripe_client
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
-from wallets.money import CENT, format_usd, from_cents, to_cents
+from wallets.money import MoneyInvalid, format_usd, from_cents, money_parse, to_cents
 from wallets.notices import admins_notify
 from wallets.services import ledger_post
 
@@ -37,14 +37,12 @@ AMOUNT_RANGE_MESSAGE = f"A top-up is {format_usd(Decimal(TOP_UP_MIN))} to {forma
 def topup_amount_parse(raw: object) -> Decimal:
     """A top-up amount from a person: whole cents, US$20 to US$2,000."""
     try:
-        amount = Decimal(str(raw).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{raw!r} is not an amount. {AMOUNT_RANGE_MESSAGE}") from exc
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise PaymentError(f"{raw!r} is not an amount in dollars and cents. {AMOUNT_RANGE_MESSAGE}")
+        amount = money_parse(raw, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"{exc} {AMOUNT_RANGE_MESSAGE}") from None
     if not TOP_UP_MIN <= amount <= TOP_UP_MAX:
         raise PaymentError(f"{format_usd(amount)} is outside the limits. {AMOUNT_RANGE_MESSAGE}")
-    return amount.quantize(CENT)
+    return amount
 
 
 def _idempotency_key(label: str, pk: int, created_at: datetime) -> str:
@@ -300,14 +298,12 @@ def auto_top_up_rule_save(
 ) -> AutoTopUpRule:
     amount = topup_amount_parse(amount)
     try:
-        threshold = Decimal(str(threshold).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{threshold!r} is not an amount.") from exc
+        threshold = money_parse(threshold, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"The minimum balance: {exc}") from None
     if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in AutoTopUpRule.WHATSAPP_THRESHOLDS:
         allowed = " / ".join(format_usd(t) for t in AutoTopUpRule.WHATSAPP_THRESHOLDS)
         raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
-    if not threshold.is_finite() or threshold < 0 or threshold != threshold.quantize(CENT):
-        raise PaymentError("The minimum balance is an amount in dollars and cents, zero or more.")
     if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
         raise PaymentError("Save a card first: auto top-up charges your saved card.")
     rule, _ = AutoTopUpRule.objects.update_or_create(

@@ -69,8 +69,8 @@ def test_submitting_the_same_form_twice_posts_once(finance_client, workspace):
         ("5.00", "   ", "This field is required."),
         ("0", "Oops", "The amount must not be zero."),
         ("0.000", "Oops", "The amount must not be zero."),
-        ("ten", "Oops", "&#x27;ten&#x27; is not a number."),
-        ("NaN", "Oops", "is not a number."),
+        ("ten", "Oops", "“ten” is not an amount."),
+        ("NaN", "Oops", "“NaN” is not an amount."),
         ("1.0000001", "Oops", "has more than 6 decimal places."),
     ],
 )

@@ -7,11 +7,13 @@ from finance.resources import UsageRecordResource
 from usage.models import ApiKey, Channel, NumberFeeCharge, PhoneNumber, UsageRecord
 from usage.services import api_key_create, api_key_revoke
 from wallets.admin import ReadOnlyAdminMixin
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
 
 class PhoneNumberInline(admin.TabularInline):
     model = PhoneNumber
     extra = 0
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
 
 
 @admin.register(Channel)
@@ -24,6 +26,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     list_display = ["number", "channel", "country", "monthly_fee", "purchased_at", "status", "release_scheduled_for"]
     list_filter = ["status", "country"]
     search_fields = ["number", "channel__workspace__name"]

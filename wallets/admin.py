@@ -10,6 +10,7 @@ from import_export.admin import ExportMixin
 from finance.resources import LedgerEntryResource
 from payments.models import StripeCustomer
 from usage.models import PhoneNumber
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
 from wallets.selectors import wallet_status
@@ -181,6 +182,7 @@ class WalletTransactionAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
 
 @admin.register(AutoTopUpRule)
 class AutoTopUpRuleAdmin(admin.ModelAdmin):
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     list_display = ["wallet", "enabled", "threshold", "amount", "updated_at"]
     list_filter = ["enabled"]
 
