@@ -120,9 +120,7 @@ def adjustment_post(
 
 
 @transaction.atomic
-def _adjustment_post(
-    *, wallet: Wallet, amount: Decimal, reason: str, user: AbstractBaseUser, key: str
-) -> Posting:
+def _adjustment_post(*, wallet: Wallet, amount: Decimal, reason: str, user: AbstractBaseUser, key: str) -> Posting:
     posting = ledger_post(
         wallet_id=wallet.pk,
         kind=WalletTransaction.Kind.ADJUSTMENT,

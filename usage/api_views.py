@@ -4,8 +4,13 @@ Every error answer has one shape, `{"errors": [{"index", "field", "message"}]}`;
 `index` is the event's position in a usage batch and null elsewhere.
 """
 
+import logging
 from collections.abc import Mapping
 
+import redis
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -36,14 +41,42 @@ from usage.serializers import (
 )
 from usage.services import UsageBatchInvalid, usage_ingest
 
+logger = logging.getLogger(__name__)
+
 
 def _errors(errors: list[ev.ApiError], status_code: int) -> Response:
     return Response({"errors": [error.as_dict() for error in errors]}, status=status_code)
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than {limit:,} bytes, the most accepted.")
+
+
+# How long a client should wait after a 503: the time a database or Redis failover takes.
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable; nothing was recorded or charged. Retry shortly."
+    default_code = "service_unavailable"
+    wait = OUTAGE_RETRY_AFTER_SECONDS  # sent as Retry-After by DRF's handler
+
+
+# A database or Redis that cannot be reached: the request did nothing (its transaction, if
+# any, rolled back), so the client may retry it as it is.
+OUTAGES = (OperationalError, InterfaceError, redis.RedisError)
+
+
 # The field each framework-level error is about, so every 4xx names one.
 FRAMEWORK_ERROR_FIELDS = {
     exceptions.ParseError: "body",
+    BodyTooLarge: "body",
     exceptions.UnsupportedMediaType: "Content-Type",
     exceptions.NotAuthenticated: "Authorization",
     exceptions.AuthenticationFailed: "Authorization",
@@ -55,6 +88,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, re-shaped into the API's one error shape."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
+    if isinstance(exc, OUTAGES):
+        logger.error("API call refused: a backing service is down", exc_info=exc)
+        exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -49,6 +49,7 @@ HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cache-Control", "no-store"),
 ]
 
 logger = logging.getLogger(__name__)

@@ -195,6 +195,10 @@ DEFAULT_RANGE_DAYS = 30
 RUNWAY_WINDOW_DAYS = 7
 TABLE_PAGE_SIZE = 50
 DATE_FORMAT = "%Y-%m-%d"
+# The dates a filter may name. Far outside them the range's bounds (a day after the end, the
+# time zone's offset) leave what datetime and PostgreSQL can hold; no usage is that old or new.
+FIRST_FILTER_DATE = date(2000, 1, 1)
+LAST_FILTER_DATE = date(2099, 12, 31)
 
 Kind = WalletTransaction.Kind
 # Ledger rows that are not messages: the CSV lists each of them as a row of its own.
@@ -252,10 +256,17 @@ def one_year_before(day: date) -> date:
 
 def _parse_date(raw: str, name: str, errors: list[str]) -> date | None:
     try:
-        return datetime.strptime(raw.strip(), DATE_FORMAT).date()
+        day = datetime.strptime(raw.strip(), DATE_FORMAT).date()
     except ValueError:
         errors.append(f"“{raw[:40]}” is not a valid {name} date. Use the form YYYY-MM-DD.")
         return None
+    if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
+        errors.append(
+            f"The {name} date {day:%Y-%m-%d} is outside the dates this page covers "
+            f"({FIRST_FILTER_DATE:%Y-%m-%d} to {LAST_FILTER_DATE:%Y-%m-%d})."
+        )
+        return None
+    return day
 
 
 def usage_filters_parse(*, wallet: Wallet, params: Mapping[str, str], today: date | None = None) -> UsageFilters:
