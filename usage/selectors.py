@@ -262,8 +262,8 @@ def _parse_date(raw: str, name: str, errors: list[str]) -> date | None:
         return None
     if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
         errors.append(
-            f"The {name} date {day:%Y-%m-%d} is outside the dates this page covers "
-            f"({FIRST_FILTER_DATE:%Y-%m-%d} to {LAST_FILTER_DATE:%Y-%m-%d})."
+            f"The {name} date {day.isoformat()} is outside the dates this page covers "
+            f"({FIRST_FILTER_DATE.isoformat()} to {LAST_FILTER_DATE.isoformat()})."
         )
         return None
     return day
