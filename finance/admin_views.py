@@ -62,6 +62,8 @@ def _submit(form: ConfirmedForm, action) -> object | None:
     fields = {name: value for name, value in form.cleaned_data.items() if name != "confirmed_amount"}
     try:
         return action(**fields)
+    except services.FormAlreadyPosted:
+        raise  # the view answers it with a fresh form
     except services.FinanceError as exc:
         form.add_error(None, str(exc))
         return None
