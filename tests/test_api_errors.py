@@ -168,3 +168,24 @@ def test_a_redis_outage_on_authorize_through_the_fast_path_is_the_same_json_503(
     assert headers["Retry-After"] == "5" and headers["Content-Type"] == "application/json"
     assert json.loads(content)["errors"][0]["message"].startswith("The service is briefly unavailable")
     _nothing_written(workspace)
+
+
+@pytest.mark.django_db(transaction=True)  # the WSGI app closes the connection after each request
+def test_deeply_nested_json_within_the_fast_paths_size_is_the_same_json_400(workspace):
+    from billing_portal.wsgi import django_application
+    from tests.test_authorize_fast import call
+    from usage.authorize_fast import MAX_BODY, fast_authorize
+
+    priced_sms_channel(workspace)
+    secret = api_key_for(workspace)
+    app = fast_authorize(django_application)
+    assert app is not django_application
+    depth = MAX_BODY // 2  # as deep as the fast path reads: far past Python's recursion limit
+
+    status, headers, content = call(app, secret, b"[" * depth + b"]" * depth)
+
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert json.loads(content) == {
+        "errors": [{"index": None, "field": "body", "message": "The JSON is nested too deeply."}]
+    }
+    _nothing_written(workspace)
