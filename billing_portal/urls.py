@@ -6,9 +6,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("usage.api_urls")),
     path("", include("ops.urls")),
-    path("", include("wallets.urls")),
+    path("", include("portal.urls")),
     path("", include("payments.urls")),
-    path("", include("usage.number_urls")),
+    path("", include("phone_numbers.urls")),
 ]
 
 handler400 = "billing_portal.errors.bad_request"

@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import stripe
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from finance import defaults as finance_defaults
 from finance.models import AuditEntry, LedgerCheck, Refund
 from payments.models import TopUp
 from payments.stripe_api import stripe_client
@@ -25,10 +25,6 @@ from wallets.selectors import ledger_verify
 from wallets.services import Posting, ledger_post
 
 logger = logging.getLogger(__name__)
-
-# An adjustment or refund larger than this (USD, either sign) is shown back to finance for a
-# second, explicit confirmation before anything is posted or sent. Settings may override it.
-FINANCE_CONFIRM_ABOVE = Decimal("1000")
 
 
 class FinanceError(Exception):
@@ -78,8 +74,8 @@ def amount_parse(raw: object, *, places: int) -> Decimal:
 
 
 def confirm_above() -> Decimal:
-    """FINANCE_CONFIRM_ABOVE from settings, else the default above."""
-    return Decimal(str(getattr(settings, "FINANCE_CONFIRM_ABOVE", FINANCE_CONFIRM_ABOVE)))
+    """Above this (either sign), an adjustment or refund waits for a second confirmation."""
+    return Decimal(str(finance_defaults.FINANCE_CONFIRM_ABOVE))
 
 
 def confirmation_needed(*, amount: Decimal) -> bool:

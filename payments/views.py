@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from common.views import workspace_view
 from payments import services
 from payments.exceptions import PaymentError
 from payments.forms import AutoTopUpForm, TopUpForm, form_error_message
@@ -20,7 +21,6 @@ from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
 
 logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."
@@ -50,7 +50,7 @@ def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
     form = TopUpForm({"amount": request.POST.get("custom_amount", "") if choice == "custom" else choice})
     try:
         if not form.is_valid():
-            raise PaymentError(form_error_message(form, hints={"amount": services.AMOUNT_RANGE_MESSAGE}))
+            raise PaymentError(form_error_message(form, hints={"amount": services.amount_range_message()}))
         checkout_url = services.topup_checkout_start(
             wallet=wallet, amount=form.cleaned_data["amount"], user=request.user, base_url=_base_url(request)
         )
@@ -67,7 +67,7 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
     form = AutoTopUpForm(request.POST)
     try:
         if not form.is_valid():
-            raise PaymentError(form_error_message(form, hints={"auto_amount": services.AMOUNT_RANGE_MESSAGE}))
+            raise PaymentError(form_error_message(form, hints={"auto_amount": services.amount_range_message()}))
         services.auto_top_up_rule_save(
             wallet=wallet,
             enabled=form.cleaned_data["enabled"],

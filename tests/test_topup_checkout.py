@@ -190,3 +190,19 @@ def test_the_modal_renders_on_the_wallet_page_with_presets_and_both_tabs(owner_c
     assert page.count("Manual top-up: choose an amount") == 2
     assert page.count("Set auto top-up") == 2
     assert "Save a card" in page
+
+
+def test_narrower_top_up_bounds_from_settings_refuse_more_and_the_modal_says_so(
+    owner_client, workspace, stripe_standin, settings
+):
+    settings.TOP_UP_MIN, settings.TOP_UP_MAX = Decimal("50"), Decimal("500")
+
+    page = owner_client.get(reverse("sms_wallet", args=[workspace.slug])).content.decode()
+    response = start_topup(owner_client, workspace, "whatsapp", "custom", custom="500.01")
+
+    assert "Custom amount (US$50.00 to US$500.00)" in page
+    assert response.status_code == 302
+    assert _messages(response) == ["US$500.01 is outside the limits. A top-up is US$50.00 to US$500.00."]
+    assert TopUp.objects.count() == 0
+    assert start_topup(owner_client, workspace, "whatsapp", "custom", custom="500").status_code == 302
+    assert TopUp.objects.get().amount == Decimal("500")

@@ -73,7 +73,7 @@ def test_a_csv_whose_query_fails_mid_file_does_not_end_as_a_complete_download(ow
         yield ",".join(HEADER).encode() + b"\r\n"
         raise OperationalError("server closed the connection unexpectedly")
 
-    with mock.patch("wallets.views.usage_csv_lines", failing_lines):
+    with mock.patch("portal.views.usage_csv_lines", failing_lines):
         response = owner_client.get(reverse("usage_export", args=[workspace.slug, "sms"]))
         pieces = iter(response.streaming_content)
         assert next(pieces).startswith(b"row_type,")
