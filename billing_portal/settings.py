@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "ops.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "billing_portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -278,7 +279,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["usage.api_parsers.StrictJSONParser"],
     # Per API key and endpoint (usage.api_auth.ApiKeyRateThrottle); a usage call carries up to 1,000 events.
     "DEFAULT_THROTTLE_RATES": {
         "usage": env("API_RATE_USAGE", default="600/min"),
@@ -314,6 +315,7 @@ PRODUCT_RULES_FROM_ENV: dict[str, type] = {
     "USAGE_DEFAULT_RANGE_DAYS": int,  # usage
     "USAGE_RUNWAY_WINDOW_DAYS": int,
     "USAGE_TABLE_PAGE_SIZE": int,
+    "FINANCE_CONFIRM_ABOVE": Decimal,  # finance
 }
 
 

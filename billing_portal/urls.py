@@ -10,3 +10,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("phone_numbers.urls")),
 ]
+
+handler400 = "billing_portal.errors.bad_request"
+handler404 = "billing_portal.errors.not_found"
+handler500 = "billing_portal.errors.server_error"

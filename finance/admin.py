@@ -29,6 +29,7 @@ from finance.services import audit_record
 from payments.models import StripeCustomer, TopUp
 from payments.services import payments_reconcile
 from usage.models import CarrierFee, NumberPrice, PhoneNumber, Price, PriceList
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction
 from wallets.money import ZERO
 from wallets.selectors import wallet_status
@@ -67,6 +68,7 @@ class PriceAdmin(ImportExportModelAdmin):
     """Price tables: edited here or imported (CSV/XLSX, previewed); every change is audited."""
 
     formats = [CSV, XLSX]
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     actions = None  # no bulk delete of prices in force
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

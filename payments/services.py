@@ -11,7 +11,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import stripe
 from django.contrib.auth.models import AbstractBaseUser
@@ -26,7 +26,7 @@ from payments.signals import charge_refunded
 from payments.stripe_api import stripe_client
 from wallets import defaults as wallet_defaults
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
-from wallets.money import CENT, format_usd, from_cents, to_cents
+from wallets.money import MoneyInvalid, format_usd, from_cents, money_parse, to_cents
 from wallets.notices import admins_notify
 from wallets.services import ledger_post
 
@@ -35,21 +35,19 @@ logger = logging.getLogger(__name__)
 NEEDS_AUTHENTICATION = "The card needs authentication, which cannot happen off-session. Please top up manually."
 
 
-def _amount_range_message() -> str:
+def amount_range_message() -> str:
     return f"A top-up is {format_usd(wallet_defaults.TOP_UP_MIN)} to {format_usd(wallet_defaults.TOP_UP_MAX)}."
 
 
 def topup_amount_parse(raw: object) -> Decimal:
     """A top-up amount from a person: whole cents, within the top-up bounds (wallets.defaults)."""
     try:
-        amount = Decimal(str(raw).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{raw!r} is not an amount. {_amount_range_message()}") from exc
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise PaymentError(f"{raw!r} is not an amount in dollars and cents. {_amount_range_message()}")
+        amount = money_parse(raw, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"{exc} {amount_range_message()}") from None
     if not wallet_defaults.TOP_UP_MIN <= amount <= wallet_defaults.TOP_UP_MAX:
-        raise PaymentError(f"{format_usd(amount)} is outside the limits. {_amount_range_message()}")
-    return amount.quantize(CENT)
+        raise PaymentError(f"{format_usd(amount)} is outside the limits. {amount_range_message()}")
+    return amount
 
 
 def _idempotency_key(label: str, pk: int, created_at: datetime) -> str:
@@ -305,15 +303,13 @@ def auto_top_up_rule_save(
 ) -> AutoTopUpRule:
     amount = topup_amount_parse(amount)
     try:
-        threshold = Decimal(str(threshold).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{threshold!r} is not an amount.") from exc
+        threshold = money_parse(threshold, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"The minimum balance: {exc}") from None
     thresholds = wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS
     if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in thresholds:
         allowed = " / ".join(format_usd(t) for t in thresholds)
         raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
-    if not threshold.is_finite() or threshold < 0 or threshold != threshold.quantize(CENT):
-        raise PaymentError("The minimum balance is an amount in dollars and cents, zero or more.")
     if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
         raise PaymentError("Save a card first: auto top-up charges your saved card.")
     rule, _ = AutoTopUpRule.objects.update_or_create(

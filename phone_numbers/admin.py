@@ -4,10 +4,12 @@ from django.contrib import admin
 
 from common.admin import ReadOnlyAdminMixin
 from usage.models import NumberFeeCharge, PhoneNumber
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(admin.ModelAdmin):
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     list_display = ["number", "channel", "country", "monthly_fee", "purchased_at", "status", "release_scheduled_for"]
     list_filter = ["status", "country"]
     search_fields = ["number", "channel__workspace__name"]

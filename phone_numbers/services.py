@@ -137,6 +137,11 @@ class NumberPurchaseQuote:
         return self.balance - self.fee
 
 
+# Whoever holds a number (this workspace or another) is not told: the answer reads the same
+# as for a number nobody can sell, so the form cannot be used to learn who has which number.
+NUMBER_NOT_AVAILABLE = "{number} is not available. Choose another number."
+
+
 def _short_balance_message(*, balance: Decimal, fee: Decimal) -> str:
     return (
         f"Your SMS balance ({format_usd(balance)}) does not cover the first monthly fee of "
@@ -161,7 +166,7 @@ def phone_number_purchase_quote(
     if channel is None:
         raise NumberPurchaseRefused("Choose one of this workspace's SMS channels.")
     if PhoneNumber.objects.filter(number=number).exclude(status=Status.RELEASED).exists():
-        raise NumberPurchaseRefused(f"{number} is already held by a channel.")
+        raise NumberPurchaseRefused(NUMBER_NOT_AVAILABLE.format(number=number))
     try:
         fee = number_monthly_fee(country=country, at=now)
     except (NoPrice, NoPriceList) as exc:
@@ -222,7 +227,7 @@ def phone_number_purchase(
                 settled_at=now,
             )
     except IntegrityError as exc:  # bought by someone else since the quote
-        raise NumberPurchaseRefused(f"{quote.number} is already held by a channel.") from exc
+        raise NumberPurchaseRefused(NUMBER_NOT_AVAILABLE.format(number=quote.number)) from exc
     return phone
 
 

@@ -1,6 +1,6 @@
 """Buying a phone number: the admin sees the monthly fee first, then confirms."""
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from common.views import workspace_view
 from phone_numbers.services import NumberPurchaseRefused, phone_number_purchase, phone_number_purchase_quote
 from usage.models import Channel
-from wallets.money import format_usd
+from wallets.money import DECIMAL_PLACES, MoneyInvalid, format_usd, money_parse
 
 
 class NumberPurchaseForm(forms.Form):
@@ -23,10 +23,10 @@ class NumberPurchaseForm(forms.Form):
         self.fields["channel"].queryset = Channel.objects.filter(workspace=workspace, kind=Channel.Kind.SMS)
 
 
-def _expected_fee(raw: str) -> Decimal | None:
+def _expected_fee(raw: str | None) -> Decimal | None:
     try:
-        return Decimal(raw)
-    except (InvalidOperation, TypeError):
+        return money_parse(raw, places=DECIMAL_PLACES)
+    except MoneyInvalid:
         return None
 
 

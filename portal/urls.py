@@ -15,7 +15,7 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/settings/billing/wallet/", views.sms_wallet, name="sms_wallet"),
     path("w/<slug:workspace_slug>/settings/billing/whatsapp/", views.whatsapp_billing, name="whatsapp_billing"),
     path(
-        "w/<slug:workspace_slug>/settings/billing/<str:kind>/usage.csv",
+        "w/<slug:workspace_slug>/settings/billing/<wallet_kind:kind>/usage.csv",
         views.usage_export,
         name="usage_export",
     ),

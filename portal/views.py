@@ -124,6 +124,9 @@ def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
     if filters.errors:
         page = "sms_wallet" if kind == Wallet.Kind.SMS else "whatsapp_billing"
         return redirect(f"{reverse(page, args=[request.workspace.slug])}?{request.GET.urlencode()}")
+    # Streamed: a range the database cannot hold was refused above, so what is left to fail is
+    # the database itself, mid-file; the error then ends the connection without the final
+    # chunk, so the download shows as failed instead of as a short, complete-looking file.
     response = StreamingHttpResponse(
         usage_csv_lines(wallet=wallet, filters=filters), content_type="text/csv; charset=utf-8"
     )

@@ -12,6 +12,7 @@ from payments.models import StripeCustomer, TopUp
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, session_id_of, start_topup
 from wallets.models import WalletTransaction
+from wallets.money import MONEY_FORMAT_HINT
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +50,9 @@ def test_a_custom_amount_in_dollars_and_cents_is_accepted(owner_client, workspac
     [
         ("19.99", "US$19.99 is outside the limits. A top-up is US$20.00 to US$2,000.00."),
         ("2000.01", "US$2,000.01 is outside the limits. A top-up is US$20.00 to US$2,000.00."),
-        ("abc", "'abc' is not an amount. A top-up is US$20.00 to US$2,000.00."),
-        ("20.005", "'20.005' is not an amount in dollars and cents. A top-up is US$20.00 to US$2,000.00."),
-        ("", "'' is not an amount. A top-up is US$20.00 to US$2,000.00."),
+        ("abc", f"“abc” is not an amount. {MONEY_FORMAT_HINT} A top-up is US$20.00 to US$2,000.00."),
+        ("20.005", "20.005 has more than 2 decimal places. A top-up is US$20.00 to US$2,000.00."),
+        ("", "Enter an amount. A top-up is US$20.00 to US$2,000.00."),
     ],
 )
 def test_an_amount_outside_the_limits_is_refused_and_no_session_is_created(

@@ -7,11 +7,13 @@ from common.admin import ReadOnlyAdminMixin
 from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord
 from usage.resources import UsageRecordResource
 from usage.services import api_key_create, api_key_revoke
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
 
 class PhoneNumberInline(admin.TabularInline):
     model = PhoneNumber
     extra = 0
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
 
 
 @admin.register(Channel)

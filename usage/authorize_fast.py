@@ -49,6 +49,7 @@ HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cache-Control", "no-store"),
 ]
 
 logger = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
         ref = ev.clean_channel_ref(raw.get("channel"))
         direction = ev.clean_direction(raw.get("direction"))
         message_type = ev.clean_type(raw.get("type"))
-    except (ValueError, ev.FieldError):
+    except (ValueError, RecursionError, ev.FieldError):  # RecursionError: JSON nested too deeply
         raise Handoff from None
 
     client = authz_cache.redis_client()

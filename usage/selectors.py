@@ -193,6 +193,10 @@ def wallets_overview(*, workspace: Workspace) -> list[WalletOverview]:
 
 
 DATE_FORMAT = "%Y-%m-%d"
+# The dates a filter may name. Far outside them the range's bounds (a day after the end, the
+# time zone's offset) leave what datetime and PostgreSQL can hold; no usage is that old or new.
+FIRST_FILTER_DATE = date(2000, 1, 1)
+LAST_FILTER_DATE = date(2099, 12, 31)
 
 Kind = WalletTransaction.Kind
 # Ledger rows that are not messages: the CSV lists each of them as a row of its own.
@@ -255,10 +259,17 @@ def one_year_before(day: date) -> date:
 
 def _parse_date(raw: str, name: str, errors: list[str]) -> date | None:
     try:
-        return datetime.strptime(raw.strip(), DATE_FORMAT).date()
+        day = datetime.strptime(raw.strip(), DATE_FORMAT).date()
     except ValueError:
         errors.append(f"“{raw[:40]}” is not a valid {name} date. Use the form YYYY-MM-DD.")
         return None
+    if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
+        errors.append(
+            f"The {name} date {day.isoformat()} is outside the dates this page covers "
+            f"({FIRST_FILTER_DATE.isoformat()} to {LAST_FILTER_DATE.isoformat()})."
+        )
+        return None
+    return day
 
 
 def usage_filters_parse(*, wallet: Wallet, params: Mapping[str, str], today: date | None = None) -> UsageFilters:

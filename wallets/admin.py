@@ -4,6 +4,7 @@ pages finance staff use (saved card, numbers, top-ups, adjustments, export) are 
 from django.contrib import admin
 
 from common.admin import ReadOnlyAdminMixin
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 from wallets.models import AutoTopUpRule, Membership, Wallet, Workspace
 
 
@@ -30,6 +31,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(AutoTopUpRule)
 class AutoTopUpRuleAdmin(admin.ModelAdmin):
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     list_display = ["wallet", "enabled", "threshold", "amount", "updated_at"]
     list_filter = ["enabled"]
 

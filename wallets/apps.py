@@ -6,4 +6,6 @@ class WalletsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from wallets import defaults  # noqa: F401  (registers the system check of the top-up bounds)
+        # The system check of the top-up bounds, and the <wallet_kind:...> path converter
+        # (registered before any URLconf is read).
+        from wallets import converters, defaults  # noqa: F401
