@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import environ
 
 from billing_portal.beat import BEAT_SCHEDULE
+from payments import defaults as payments_defaults
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -256,10 +257,15 @@ if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
 
 # --- payments -----------------------------------------------------------------------
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
-# After a declined auto top-up, no new attempt on that wallet for this long.
-AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=3600)  # seconds
-AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=5)
-PAYMENTS_RECONCILE_WINDOW_HOURS = env.int("PAYMENTS_RECONCILE_WINDOW_HOURS", default=48)
+# The auto top-up retry policy; each number is explained in payments/defaults.py.
+AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=payments_defaults.AUTO_TOP_UP_RETRY_AFTER)
+AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=payments_defaults.AUTO_TOP_UP_MAX_PER_DAY)
+AUTO_TOP_UP_MAX_REATTEMPTS = env.int(
+    "AUTO_TOP_UP_MAX_REATTEMPTS", default=payments_defaults.AUTO_TOP_UP_MAX_REATTEMPTS
+)
+PAYMENTS_RECONCILE_WINDOW_HOURS = env.int(
+    "PAYMENTS_RECONCILE_WINDOW_HOURS", default=payments_defaults.PAYMENTS_RECONCILE_WINDOW_HOURS
+)
 
 # --- email --------------------------------------------------------------------------
 EMAIL_BACKEND = env(

@@ -7,16 +7,36 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from finance.services import audit_record
-from payments.models import StripeCustomer, StripeEvent, TopUp
+from payments.models import ChargeReversal, StripeCustomer, StripeEvent, TopUp
 from payments.services import payments_reconcile
 from wallets.admin import ReadOnlyAdminMixin
+
+
+class ChargeReversalInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Refunds made at Stripe and disputes, beside the top-up they took money from."""
+
+    model = ChargeReversal
+    fields = readonly_fields = ["kind", "stripe_id", "amount", "stripe_status", "reason", "debit", "credit_back"]
+    extra = 0
+    show_change_link = True
 
 
 @admin.register(TopUp)
 class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Finance watches top-ups here; they change only through Stripe's word (services)."""
 
-    list_display = ["id", "wallet", "kind", "status", "amount", "amount_paid", "created_by", "created_at"]
+    inlines = [ChargeReversalInline]
+    list_display = [
+        "id",
+        "wallet",
+        "kind",
+        "status",
+        "amount",
+        "amount_paid",
+        "failure_code",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["status", "kind", "wallet__kind"]
     search_fields = ["wallet__workspace__name", "checkout_session_id", "payment_intent_id"]
     list_select_related = ["wallet__workspace", "created_by"]
@@ -58,9 +78,19 @@ class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, line, level="warning")
 
 
+@admin.register(ChargeReversal)
+class ChargeReversalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every refund made at Stripe and every dispute, across workspaces."""
+
+    list_display = ["stripe_id", "kind", "topup", "amount", "stripe_status", "reason", "created_at"]
+    list_filter = ["kind", "stripe_status"]
+    search_fields = ["stripe_id", "topup__payment_intent_id", "topup__wallet__workspace__name"]
+    list_select_related = ["topup__wallet__workspace"]
+
+
 @admin.register(StripeCustomer)
 class StripeCustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["workspace", "stripe_id", "card_brand", "card_last4", "updated_at"]
+    list_display = ["workspace", "stripe_id", "card_brand", "card_last4", "card_paused_reason", "updated_at"]
     search_fields = ["workspace__name", "stripe_id"]
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from billing_portal.celery import billing_task_options
 from payments.selectors import auto_top_up_pending
-from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
+from payments.services import auto_top_up_charge, auto_top_up_start, auto_top_up_sweep, payments_reconcile
 
 
 @shared_task(**billing_task_options(stripe.APIConnectionError))
@@ -20,6 +20,12 @@ def auto_top_up_run(wallet_id: int) -> int | None:
     if topup is None:
         return None
     return auto_top_up_charge(topup_id=topup.id).id
+
+
+@shared_task(**billing_task_options())
+def sweep_auto_top_ups() -> list[int]:
+    """Beat: the wallets whose top-up was queued again because nothing was in flight."""
+    return auto_top_up_sweep()
 
 
 @shared_task(**billing_task_options())

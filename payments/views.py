@@ -68,6 +68,7 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
             enabled=enabled,
             threshold=request.POST.get("threshold", ""),
             amount=request.POST.get("auto_amount", ""),
+            monthly_cap=request.POST.get("monthly_cap", ""),
             user=request.user,
         )
     except PaymentError as exc:
