@@ -734,7 +734,7 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
 
     stuck_before = timezone.now() - timedelta(minutes=defaults.AUTO_TOP_UP_STUCK_AFTER_MINUTES)
     stuck = TopUp.objects.filter(kind=TopUp.Kind.AUTO, status=TopUp.Status.PENDING, created_at__lt=stuck_before)
-    for topup_id in stuck.values_list("id", flat=True):
+    for topup_id in stuck.order_by("id").values_list("id", flat=True):
         _reconcile_step(
             report, f"auto top-up {topup_id}", lambda topup_id=topup_id: auto_top_up_charge(topup_id=topup_id)
         )

@@ -86,6 +86,7 @@ MINIMUM_AMOUNT = 50  # cents: Stripe's minimum charge in USD
 LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX = 10, 100
 
 Response = tuple[int, dict]
+_RULE_FIELDS = ("status", "kind", "message", "code")
 
 
 class StripeAnswer(Exception):
@@ -186,6 +187,7 @@ class StripeStandIn:
         message: str,
         code: str | None = None,
         path: str = "/v1/",
+        method: str = "POST",
         times: int | None = None,
         **extra: object,
     ) -> None:
@@ -199,6 +201,7 @@ class StripeStandIn:
                     "message": message,
                     "code": code,
                     "path": path,
+                    "method": method,
                     "times": times,
                     **extra,
                 }
@@ -208,14 +211,12 @@ class StripeStandIn:
         with self.lock:
             self.injected.clear()
 
-    def _injected_error(self, path: str) -> Response | None:
+    def _injected_error(self, method: str, path: str) -> Response | None:
         for rule in self.injected:
-            if path.startswith(rule["path"]) and rule["times"] != 0:
+            if rule["method"] == method and path.startswith(rule["path"]) and rule["times"] != 0:
                 if rule["times"] is not None:
                     rule["times"] -= 1
-                extra = {
-                    k: v for k, v in rule.items() if k not in ("status", "kind", "message", "code", "path", "times")
-                }
+                extra = {k: v for k, v in rule.items() if k not in (*_RULE_FIELDS, "method", "path", "times")}
                 return _error(rule["status"], rule["message"], rule["kind"], code=rule["code"], **extra)
         return None
 
@@ -331,7 +332,7 @@ class StripeStandIn:
         self, method: str, path: str, params: dict, idempotency_key: str | None, body: str
     ) -> tuple[int, dict, bool]:
         with self.lock:
-            injected = self._injected_error(path)
+            injected = self._injected_error(method, path)
             if injected is not None:
                 return (*injected, False)
             if method != "POST" or not idempotency_key:
