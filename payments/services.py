@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 import stripe
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -451,9 +451,8 @@ def auto_top_up_sweep() -> list[int]:
     """Beat: queue the top-up of every wallet below its threshold with auto top-up on and
     nothing in flight, so a task lost with its worker costs minutes, not the broker's
     visibility timeout. auto_top_up_start decides again under the lock."""
-    below = AutoTopUpRule.objects.filter(enabled=True, wallet__balance__lt=F("threshold")).exclude(
-        wallet__top_ups__kind=TopUp.Kind.AUTO, wallet__top_ups__status=TopUp.Status.PENDING
-    )
+    in_flight = TopUp.objects.filter(wallet_id=OuterRef("wallet_id"), kind=TopUp.Kind.AUTO, status=TopUp.Status.PENDING)
+    below = AutoTopUpRule.objects.filter(enabled=True, wallet__balance__lt=F("threshold")).exclude(Exists(in_flight))
     wallet_ids = list(below.values_list("wallet_id", flat=True).order_by("wallet_id"))
     for wallet_id in wallet_ids:
         auto_top_up_queue(wallet_id=wallet_id)
