@@ -676,6 +676,8 @@ class ReconcileReport:
     credited: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Stripe's lists could not be read: the run did what it could, but is not complete.
+    listing_error: stripe.StripeError | None = None
 
 
 def _reconcile_step(report: ReconcileReport, label: str, step: Callable[[], object]) -> None:
@@ -715,14 +717,13 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
             lambda data: payment_intent_settle(intent=data),
         ),
     )
-    listed_ok = True
     for label, key_prefix, is_paid, resource, settle in listings:
         try:
             objects = [obj.to_dict() for obj in resource.list(params=window).auto_paging_iter()]
         except stripe.StripeError as exc:
             logger.warning("Reconcile could not list %ss: %s", label, exc)
             report.problems.append(f"listing {label}s: {type(exc).__name__}: {exc}")
-            listed_ok = False
+            report.listing_error = report.listing_error or exc
             continue
         for data in objects:
             if not (data.get("metadata") or {}).get("topup_id"):
@@ -738,7 +739,7 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
             report, f"auto top-up {topup_id}", lambda topup_id=topup_id: auto_top_up_charge(topup_id=topup_id)
         )
 
-    if not listed_ok:
+    if report.listing_error is not None:
         return report  # without Stripe's whole list, "unpaid" would be a false alarm
     for topup in TopUp.objects.filter(status=TopUp.Status.SUCCEEDED, created_at__gte=since).select_related("posting"):
         key = topup.posting.idempotency_key.removeprefix("stripe:")
