@@ -260,9 +260,7 @@ STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # s
 # The auto top-up retry policy; each number is explained in payments/defaults.py.
 AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=payments_defaults.AUTO_TOP_UP_RETRY_AFTER)
 AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=payments_defaults.AUTO_TOP_UP_MAX_PER_DAY)
-AUTO_TOP_UP_MAX_REATTEMPTS = env.int(
-    "AUTO_TOP_UP_MAX_REATTEMPTS", default=payments_defaults.AUTO_TOP_UP_MAX_REATTEMPTS
-)
+AUTO_TOP_UP_MAX_REATTEMPTS = env.int("AUTO_TOP_UP_MAX_REATTEMPTS", default=payments_defaults.AUTO_TOP_UP_MAX_REATTEMPTS)
 PAYMENTS_RECONCILE_WINDOW_HOURS = env.int(
     "PAYMENTS_RECONCILE_WINDOW_HOURS", default=payments_defaults.PAYMENTS_RECONCILE_WINDOW_HOURS
 )

@@ -20,10 +20,10 @@ AUTO_TOP_UP_STUCK_AFTER_MINUTES = 10
 AUTO_TOP_UP_SWEEP_EVERY = 5 * 60
 
 # Decline codes after which the card is not tried again until it is replaced: the bank
-# says the card is gone or the charge is fraud, and a retry only damages our standing.
+# says the card is gone or the charge is fraud (the card networks' "never approve" class),
+# and a retry only damages our standing.
 HARD_DECLINE_CODES = frozenset(
     {
-        "do_not_honor",
         "do_not_try_again",
         "expired_card",
         "fraudulent",
