@@ -68,6 +68,43 @@ def stripe_customer_ensure(*, workspace: Workspace) -> StripeCustomer:
     return StripeCustomer.objects.get_or_create(workspace=workspace, defaults={"stripe_id": customer.id})[0]
 
 
+def _checkout_session_create(*, workspace: Workspace, params: dict, idempotency_key: str | None = None):
+    """A Checkout Session for the workspace's Stripe customer. A customer deleted at Stripe
+    (resource_missing on `customer`) is replaced by a new one, once; its card went with it,
+    so the saved card is cleared and auto top-up turned off, as when a card is removed."""
+    client = stripe_client()
+    customer = stripe_customer_ensure(workspace=workspace)
+    try:
+        return client.v1.checkout.sessions.create(
+            params={**params, "customer": customer.stripe_id},
+            options={"idempotency_key": idempotency_key} if idempotency_key else {},
+        )
+    except stripe.InvalidRequestError as exc:
+        if exc.code != "resource_missing" or exc.param != "customer":
+            raise
+        logger.warning(
+            "Stripe customer %s of workspace %s is gone; creating a new one", customer.stripe_id, workspace.id
+        )
+    replacement = client.v1.customers.create(
+        params={"name": workspace.name, "metadata": {"workspace_id": str(workspace.id)}},
+        options={"idempotency_key": f"customer-replacing:{customer.stripe_id}"},
+    )
+    with transaction.atomic():
+        StripeCustomer.objects.filter(pk=customer.pk).update(
+            stripe_id=replacement.id,
+            payment_method_id="",
+            card_brand="",
+            card_last4="",
+            card_paused_reason="",
+            card_paused_at=None,
+        )
+        AutoTopUpRule.objects.filter(wallet__workspace=workspace).update(enabled=False)
+    return client.v1.checkout.sessions.create(
+        params={**params, "customer": replacement.id},
+        options={"idempotency_key": f"{idempotency_key}:{replacement.id}"} if idempotency_key else {},
+    )
+
+
 def _absolute(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 
@@ -75,15 +112,14 @@ def _absolute(base_url: str, path: str) -> str:
 def topup_checkout_start(*, wallet: Wallet, amount: object, user: AbstractBaseUser | None, base_url: str) -> str:
     """Create a pending manual TopUp and its Checkout Session; returns the URL to pay at."""
     amount = topup_amount_parse(amount)
-    customer = stripe_customer_ensure(workspace=wallet.workspace)
     topup = TopUp.objects.create(wallet=wallet, kind=TopUp.Kind.MANUAL, amount=amount, created_by=user)
     slug = wallet.workspace.slug
     success = reverse("payments:topup_success", args=[slug, topup.id]) + "?session_id={CHECKOUT_SESSION_ID}"
     try:
-        session = stripe_client().v1.checkout.sessions.create(
+        session = _checkout_session_create(
+            workspace=wallet.workspace,
             params={
                 "mode": "payment",
-                "customer": customer.stripe_id,
                 "client_reference_id": str(topup.id),
                 "line_items": [
                     {
@@ -99,7 +135,7 @@ def topup_checkout_start(*, wallet: Wallet, amount: object, user: AbstractBaseUs
                 "success_url": _absolute(base_url, success),
                 "cancel_url": _absolute(base_url, reverse("payments:topup_cancelled", args=[slug, topup.id])),
             },
-            options={"idempotency_key": _idempotency_key("topup-checkout", topup.id, topup.created_at)},
+            idempotency_key=_idempotency_key("topup-checkout", topup.id, topup.created_at),
         )
     except stripe.StripeError as exc:
         TopUp.objects.filter(pk=topup.pk).update(
@@ -257,18 +293,17 @@ def topup_session_sync(*, topup: TopUp) -> TopUp:
 
 
 def saved_card_checkout_start(*, workspace: Workspace, base_url: str) -> str:
-    customer = stripe_customer_ensure(workspace=workspace)
     back = _absolute(base_url, reverse("payments:card_saved", args=[workspace.slug]))
-    session = stripe_client().v1.checkout.sessions.create(
+    session = _checkout_session_create(
+        workspace=workspace,
         params={
             "mode": "setup",
-            "customer": customer.stripe_id,
             "currency": "usd",
             "payment_method_types": ["card"],
             "metadata": {"purpose": "save_card", "workspace_id": str(workspace.id)},
             "success_url": back + "?session_id={CHECKOUT_SESSION_ID}",
             "cancel_url": _absolute(base_url, reverse("billing_overview", args=[workspace.slug])),
-        }
+        },
     )
     return session.url
 

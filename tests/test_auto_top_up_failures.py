@@ -282,3 +282,24 @@ def test_a_new_card_ends_the_pause_a_hard_decline_put_on_the_old_one(
     assert again is not None
     assert auto_top_up_charge(topup_id=again.id).status == "succeeded"
     assert StripeCustomer.objects.get().card_paused_reason == ""
+
+
+def test_a_customer_deleted_at_stripe_is_replaced_when_a_card_is_saved_again(
+    owner_client, workspace, stripe_standin, below_threshold
+):
+    gone = StripeCustomer.objects.get().stripe_id
+    topup = auto_top_up_start(wallet_id=below_threshold.id)
+    _delete_customer_at_stripe(stripe_standin, StripeCustomer.objects.get())
+    assert auto_top_up_charge(topup_id=topup.id).failure_code == "resource_missing"
+
+    response = owner_client.post(reverse("payments:card_save", args=["acme"]))
+
+    assert response.status_code == 302
+    customer = StripeCustomer.objects.get()
+    assert customer.stripe_id != gone and customer.stripe_id.startswith("cus_")
+    assert (customer.payment_method_id, customer.card_paused_reason) == ("", "")
+    session = stripe_standin.objects[response.url.rsplit("/", 1)[-1]]
+    assert session["customer"] == customer.stripe_id
+    assert AutoTopUpRule.objects.get().enabled is False  # its card went with the customer
+    save_card(stripe_standin, workspace)
+    assert StripeCustomer.objects.get().has_saved_card
