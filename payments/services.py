@@ -727,8 +727,9 @@ def _reconcile_step(report: ReconcileReport, label: str, step: Callable[[], obje
 
 
 def payments_reconcile(*, since: datetime) -> ReconcileReport:
-    """Settle every recent paid Checkout Session and PaymentIntent (a missed webhook costs
-    nothing), retry stuck auto top-ups, and flag credits Stripe does not show as paid.
+    """Settle every recent paid Checkout Session and PaymentIntent, refund and dispute (a
+    missed webhook costs nothing), retry stuck auto top-ups, and flag credits Stripe does
+    not show as paid.
     Each object is handled on its own: one failure is reported and never stops the run."""
     report = ReconcileReport()
     client = stripe_client()
@@ -736,23 +737,52 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
     paid: set[str] = set()
     credited_before = set(TopUp.objects.filter(status=TopUp.Status.SUCCEEDED).values_list("id", flat=True))
     # (label, ledger key prefix, paid test, Stripe resource, settle)
-    listings: tuple[tuple[str, str, Callable[[dict], bool], object, Callable[[dict], object]], ...] = (
+    # Imported here: reversals build on these services.
+    from payments.reversals import stripe_dispute_apply, stripe_refund_apply
+
+    def for_a_top_up(data: dict) -> bool:
+        return bool((data.get("metadata") or {}).get("topup_id"))
+
+    def of_a_paid_top_up(data: dict) -> bool:
+        intent_id = data.get("payment_intent")
+        return (
+            bool(intent_id)
+            and TopUp.objects.filter(payment_intent_id=intent_id, status=TopUp.Status.SUCCEEDED).exists()
+        )
+
+    # (label, ours, ledger key of a paid one, Stripe resource, settle); payments first, so that
+    # the refunds and disputes after them find their top-up credited.
+    listings = (
         (
             "session",
-            "checkout:",
-            lambda data: data.get("payment_status") == "paid",
+            for_a_top_up,
+            lambda data: f"checkout:{data['id']}" if data.get("payment_status") == "paid" else None,
             client.v1.checkout.sessions,
             lambda data: checkout_session_settle(session=data),
         ),
         (
             "payment intent",
-            "payment_intent:",
-            lambda data: data.get("status") == "succeeded",
+            for_a_top_up,
+            lambda data: f"payment_intent:{data['id']}" if data.get("status") == "succeeded" else None,
             client.v1.payment_intents,
             lambda data: payment_intent_settle(intent=data),
         ),
+        (
+            "refund",
+            of_a_paid_top_up,
+            lambda data: None,
+            client.v1.refunds,
+            lambda data: stripe_refund_apply(refund=data),
+        ),
+        (
+            "dispute",
+            of_a_paid_top_up,
+            lambda data: None,
+            client.v1.disputes,
+            lambda data: stripe_dispute_apply(dispute=data),
+        ),
     )
-    for label, key_prefix, is_paid, resource, settle in listings:
+    for label, ours, paid_key, resource, settle in listings:
         try:
             objects = [obj.to_dict() for obj in resource.list(params=window).auto_paging_iter()]
         except stripe.StripeError as exc:
@@ -761,10 +791,10 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
             report.listing_error = report.listing_error or exc
             continue
         for data in objects:
-            if not (data.get("metadata") or {}).get("topup_id"):
+            if not ours(data):
                 continue
-            if is_paid(data):
-                paid.add(f"{key_prefix}{data['id']}")
+            if key := paid_key(data):
+                paid.add(key)
             _reconcile_step(report, f"{label} {data['id']}", lambda settle=settle, data=data: settle(data))
 
     stuck_before = timezone.now() - timedelta(minutes=defaults.AUTO_TOP_UP_STUCK_AFTER_MINUTES)

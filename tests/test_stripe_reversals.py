@@ -214,3 +214,28 @@ def test_finance_sees_outside_refunds_and_disputes_beside_the_top_up(client, own
         assert text in page
     assert refund.id in listing and dispute["id"] in listing
     assert _balance(workspace) == Decimal("0.000000")
+
+
+def test_reconcile_posts_a_refund_and_a_dispute_whose_webhooks_never_came_once(owner_client, workspace, stripe_standin):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.services import payments_reconcile
+
+    topup = paid_topup(owner_client, stripe_standin, workspace, "50")
+    refund = _dashboard_refund(topup, 1250)
+    dispute = stripe_standin.dispute_open(payment_intent=topup.payment_intent_id, amount=3000)
+    since = timezone.now() - timedelta(hours=1)
+
+    first = payments_reconcile(since=since)
+    second = payments_reconcile(since=since)
+
+    assert first.problems == second.problems == []
+    rows = WalletTransaction.objects.filter(kind__in=["refund", "dispute"]).order_by("id")
+    assert [(r.kind, r.amount, r.idempotency_key) for r in rows] == [
+        ("refund", Decimal("-12.500000"), f"stripe:refund:{refund.id}"),
+        ("dispute", Decimal("-30.000000"), f"stripe:dispute:{dispute['id']}"),
+    ]
+    assert _balance(workspace) == Decimal("7.500000")
+    assert ledger_verify().problems == []
