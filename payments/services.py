@@ -520,17 +520,25 @@ _TEMPORARY_FAILURES: tuple[tuple[type[stripe.StripeError], str, str], ...] = (
 )
 
 
+def _card_decline(*, code: str | None, decline_code: str | None, message: str) -> ChargeFailure:
+    """A decline, from a CardError or a PaymentIntent's last_payment_error: hard ones are permanent."""
+    if code == "authentication_required":
+        return ChargeFailure(code="authentication_required", reason=NEEDS_AUTHENTICATION)
+    decline = decline_code or code or "card_declined"
+    return ChargeFailure(
+        code=decline, reason=f"{message} ({decline})", permanent=decline in defaults.HARD_DECLINE_CODES
+    )
+
+
 def charge_failure_from_error(error: stripe.StripeError) -> ChargeFailure:
     """Every Stripe error class is an outcome of the attempt. Permanent: a hard decline, or a
     request Stripe refuses as invalid (card detached or another customer's, customer deleted),
     which no retry fixes without a new card. Everything else is temporary and backs off."""
     if isinstance(error, stripe.CardError):
-        decline = (error.error and error.error.decline_code) or error.code or "card_declined"
-        if error.code == "authentication_required":
-            return ChargeFailure(code="authentication_required", reason=NEEDS_AUTHENTICATION)
-        message = error.user_message or str(error)
-        return ChargeFailure(
-            code=decline, reason=f"{message} ({decline})", permanent=decline in defaults.HARD_DECLINE_CODES
+        return _card_decline(
+            code=error.code,
+            decline_code=error.error.decline_code if error.error else None,
+            message=error.user_message or str(error),
         )
     if isinstance(error, stripe.InvalidRequestError):
         return ChargeFailure(
@@ -601,15 +609,11 @@ def payment_intent_settle(*, intent: dict) -> str:
         return f"credited top-up {topup.id}"
     error = intent.get("last_payment_error") or {}
     if intent.get("status") in ("requires_payment_method", "requires_action", "canceled"):
-        if error.get("code") == "authentication_required" or intent["status"] == "requires_action":
-            failure = ChargeFailure(code="authentication_required", reason=NEEDS_AUTHENTICATION)
-        else:
-            decline = error.get("decline_code") or error.get("code") or intent["status"]
-            failure = ChargeFailure(
-                code=decline,
-                reason=f"{error.get('message', 'The payment failed.')} ({decline})",
-                permanent=decline in defaults.HARD_DECLINE_CODES,
-            )
+        failure = _card_decline(
+            code="authentication_required" if intent["status"] == "requires_action" else error.get("code"),
+            decline_code=error.get("decline_code"),
+            message=error.get("message") or "The payment failed.",
+        )
         _topup_close(topup_id=topup.id, status=TopUp.Status.FAILED, failure=failure)
         return f"failed top-up {topup.id}"
     return f"top-up {topup.id} still {intent.get('status')}"

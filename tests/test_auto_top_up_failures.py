@@ -303,3 +303,28 @@ def test_a_customer_deleted_at_stripe_is_replaced_when_a_card_is_saved_again(
     assert AutoTopUpRule.objects.get().enabled is False  # its card went with the customer
     save_card(stripe_standin, workspace)
     assert StripeCustomer.objects.get().has_saved_card
+
+
+def test_a_hard_decline_reported_by_webhook_pauses_the_card_too(workspace, stripe_standin, below_threshold):
+    from payments.services import payment_intent_settle
+
+    topup = auto_top_up_start(wallet_id=below_threshold.id)
+    customer = StripeCustomer.objects.get()
+    intent = {
+        "id": "pi_declined_later",
+        "object": "payment_intent",
+        "status": "requires_payment_method",
+        "customer": customer.stripe_id,
+        "metadata": {"topup_id": str(topup.id)},
+        "last_payment_error": {"code": "card_declined", "decline_code": "stolen_card", "message": "Declined."},
+    }
+
+    assert payment_intent_settle(intent=intent) == f"failed top-up {topup.id}"
+
+    topup.refresh_from_db()
+    assert (topup.status, topup.failure_code, topup.failure_reason) == (
+        "failed",
+        "stolen_card",
+        "Declined. (stolen_card)",
+    )
+    assert StripeCustomer.objects.get().card_paused_reason == "Declined. (stolen_card)"
