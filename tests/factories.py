@@ -124,7 +124,8 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
 
 
 def default_price_list() -> None:
-    """Load the shipped (illustrative) price list, in force from 2026-01-01."""
+    """Load the shipped (illustrative) price list: a conversation version from 2024-01-01, per-message
+    versions from 2025-07-01 and 2026-10-01 (window messages charged)."""
     call_command("loaddata", "default_price_list", verbosity=0)
 
 

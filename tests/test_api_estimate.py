@@ -33,6 +33,9 @@ def test_a_broadcast_is_priced_per_segment_and_checked_against_the_balance(clien
         "balance": "10.000000",
         "balance_after": "1.280000",
         "covered": True,
+        "pricing_model": "",
+        "tier": None,
+        "tiers": [],
     }
     assert WalletTransaction.objects.count() == 1  # an estimate writes nothing
 

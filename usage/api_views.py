@@ -149,12 +149,17 @@ class AuthorizeView(ApiView):
                 "type": lambda r: ev.clean_type(r.get("type")),
             },
         )
-        answer = message_authorize_at_rate(
-            workspace=request.auth.workspace,
-            ref=fields["channel"],
-            direction=fields["direction"],
-            message_type=fields["type"],
-        )
+        try:
+            answer = message_authorize_at_rate(
+                workspace=request.auth.workspace,
+                ref=fields["channel"],
+                direction=fields["direction"],
+                message_type=fields["type"],
+                # Read (and checked) only when the price list wants WhatsApp sends covered.
+                pricing_fields={name: raw.get(name) for name in ("category", "country", "pricing_type")},
+            )
+        except NoPrice as error:
+            raise ev.FieldError(error.field, str(error)) from None
         return Response(AuthorizationSerializer(answer).data)
 
 
@@ -174,6 +179,12 @@ class EstimateView(ApiView):
             {
                 "channel": lambda r: ev.clean_channel_ref(r.get("channel")),
                 "category": lambda r: ev.clean_category(r.get("category"), message_type=message_type),
+                "pricing_type": lambda r: (
+                    ev.clean_whatsapp_pricing(
+                        {"category": r.get("category"), "pricing_type": r.get("pricing_type")},
+                        message_type=message_type,
+                    ).pricing_type
+                ),
                 "direction": lambda r: ev.clean_direction(r.get("direction") or "outbound"),
                 "country": lambda r: ev.clean_country(r.get("country")),
                 "segments": lambda r: ev.message_segments(r, message_type=message_type),
@@ -187,7 +198,7 @@ class EstimateView(ApiView):
         except NoPriceList as error:
             raise ev.FieldError(None, str(error)) from None
         except NoPrice as error:
-            raise ev.FieldError("country", str(error)) from None
+            raise ev.FieldError(error.field, str(error)) from None
         quote = estimate.quote
         return Response(
             EstimateSerializer(
@@ -202,6 +213,9 @@ class EstimateView(ApiView):
                     "balance": estimate.balance,
                     "balance_after": estimate.balance_after,
                     "covered": estimate.covered,
+                    "pricing_model": quote.pricing_model,
+                    "tier": estimate.parts[0].tier if estimate.parts else None,
+                    "tiers": estimate.parts,
                 }
             ).data
         )

@@ -106,7 +106,8 @@ def clean_whatsapp_pricing(raw: Mapping, *, message_type: str) -> WhatsAppPricin
     pricing = require_object(pricing, field="pricing")
     unknown = sorted(set(pricing) - PRICING_FIELDS, key=str)
     if unknown:
-        raise FieldError(f"pricing.{unknown[0]}", f"Unknown field; the pricing object has {', '.join(sorted(PRICING_FIELDS))}.")
+        listed = ", ".join(sorted(PRICING_FIELDS))
+        raise FieldError(f"pricing.{unknown[0]}", f"Unknown field; the pricing object has {listed}.")
     model = pricing.get("pricing_model")
     if model is not None and model not in META_PRICING_MODELS:
         raise FieldError("pricing.pricing_model", "Must be PMP (per message) or CBP (per conversation).")
@@ -118,7 +119,10 @@ def clean_whatsapp_pricing(raw: Mapping, *, message_type: str) -> WhatsAppPricin
         raise FieldError("pricing.billable", "Must be true or false.")
     if pricing.get("type") is None:
         if billable is False:
-            raise FieldError("pricing.type", "A message Meta does not bill needs its free type: free_customer_service or free_entry_point.")
+            raise FieldError(
+                "pricing.type",
+                "A message Meta does not bill needs its free type: free_customer_service or free_entry_point.",
+            )
         pricing_type = PricingType.REGULAR
     else:
         pricing_type = _meta_type_choice(pricing["type"])
@@ -134,11 +138,11 @@ def clean_reported_price(value: object, *, message_type: str) -> Decimal | None:
     if message_type != MessageType.WHATSAPP:
         raise FieldError("reported_price", "Only WhatsApp messages have a reported price.")
     if not isinstance(value, str):
-        raise FieldError("reported_price", "Must be a decimal string in USD, e.g. \"0.0250\".")
+        raise FieldError("reported_price", 'Must be a decimal string in USD, e.g. "0.0250".')
     try:
         price = Decimal(value)
     except InvalidOperation:
-        raise FieldError("reported_price", "Must be a decimal string in USD, e.g. \"0.0250\".") from None
+        raise FieldError("reported_price", 'Must be a decimal string in USD, e.g. "0.0250".') from None
     if not price.is_finite() or not ZERO <= price <= MAX_REPORTED_PRICE:
         raise FieldError("reported_price", f"Must be between 0 and {MAX_REPORTED_PRICE}.")
     if price != price.quantize(QUANTUM):

@@ -178,7 +178,10 @@ class UsageRecord(models.Model):
     )
     unit_price = models.DecimalField(help_text="The price list's unit price", **money_field_kwargs())
     reported_price = models.DecimalField(
-        null=True, blank=True, help_text="The price the platform reported Meta charged, if it did", **money_field_kwargs()
+        null=True,
+        blank=True,
+        help_text="The price the platform reported Meta charged, if it did",
+        **money_field_kwargs(),
     )
     free_reason = models.CharField(max_length=24, choices=FreeReason.choices, blank=True, default="", db_default="")
     cost = models.DecimalField(**money_field_kwargs())
@@ -232,7 +235,9 @@ class DailyUsageRollup(models.Model):
     category = models.CharField(max_length=32, choices=UsageRecord.Category.choices, blank=True, default="")
     direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
     status = models.CharField(max_length=16, choices=UsageRecord.Status.choices)
-    free_reason = models.CharField(max_length=24, choices=UsageRecord.FreeReason.choices, blank=True, default="", db_default="")
+    free_reason = models.CharField(
+        max_length=24, choices=UsageRecord.FreeReason.choices, blank=True, default="", db_default=""
+    )
     messages = models.PositiveIntegerField(default=0)
     segments = models.PositiveBigIntegerField(default=0)
     cost = models.DecimalField(default=ZERO, **money_field_kwargs())
@@ -336,6 +341,12 @@ class PriceList(models.Model):
         return f"{self.name} (from {self.effective_from:%Y-%m-%d})"
 
 
+# What makes a price unique within its list (rate-card import matches rows on these too).
+PRICE_KEY_FIELDS = [
+    "price_list", "channel_family", "message_type", "category", "direction", "country", "pricing_type", "tier_start",
+]  # fmt: skip
+
+
 class Price(models.Model):
     """Unit price per message (SMS: per segment) for one kind of message to one country.
 
@@ -373,12 +384,9 @@ class Price(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=[
-                    "price_list", "channel_family", "message_type", "category", "direction", "country",
-                    "pricing_type", "tier_start",
-                ],
+                fields=PRICE_KEY_FIELDS,
                 name="price_unique_per_list_type_tier",
-            ),  # fmt: skip
+            ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="price_nonnegative"),
             models.CheckConstraint(condition=Q(tier_start__gte=1), name="price_tier_start_positive"),
         ]

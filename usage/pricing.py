@@ -244,6 +244,7 @@ class PriceBook:
             if window is None:
                 return replace(quote, free_reason=pricing_type)
             # The version charges this window (a rule change): one flat rate, never tiered.
-            return replace(quote, unit_price=window[0][1], cost=quote._charged(window[0][1]), carrier_fee=quantize(fee * units))
+            rate = window[0][1]
+            return replace(quote, unit_price=rate, cost=quote._charged(rate), carrier_fee=quantize(fee * units))
         quote = replace(quote, cost=quote._charged(quote.unit_price), carrier_fee=quantize(fee * units))
         return replace(quote, tiers=tuple(regular)) if whatsapp and len(regular) > 1 else quote

@@ -24,15 +24,43 @@ class ChannelRefField(serializers.CharField):
     """An integer id or an E.164 string (checked by usage.events.clean_channel_ref)."""
 
 
+CATEGORY_CHOICES = [c for c in UsageRecord.Category.values if c]
+PRICING_TYPE_CHOICES = [t for t in UsageRecord.PricingType.values if t]
+
+
+class MetaPricingSerializer(serializers.Serializer):
+    """The `pricing` object of Meta's WhatsApp status webhook, as it arrives."""
+
+    pricing_model = serializers.ChoiceField(
+        choices=["PMP", "CBP"], required=False, help_text="PMP per message (from 1 July 2025), CBP per conversation"
+    )
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES)
+    type = serializers.ChoiceField(choices=PRICING_TYPE_CHOICES, required=False, help_text="Default regular")
+    billable = serializers.BooleanField(required=False, help_text="Being retired by Meta; must agree with type")
+
+
 class UsageEventSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=MAX_MESSAGE_ID_LENGTH, help_text="The platform's message id")
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
     category = serializers.ChoiceField(
-        choices=[c for c in UsageRecord.Category.values if c],
+        choices=CATEGORY_CHOICES,
         required=False,
         allow_null=True,
-        help_text="WhatsApp only: the conversation category.",
+        help_text="WhatsApp only, without `pricing`: Meta's category.",
+    )
+    pricing = MetaPricingSerializer(
+        required=False, allow_null=True, help_text="WhatsApp only: Meta's pricing object; wins over category"
+    )
+    pricing_type = serializers.ChoiceField(
+        choices=PRICING_TYPE_CHOICES, required=False, allow_null=True, help_text="WhatsApp only, without `pricing`"
+    )
+    reported_price = serializers.DecimalField(
+        required=False,
+        allow_null=True,
+        coerce_to_string=True,
+        help_text="WhatsApp only: the price per message Meta charged, if the platform knows it (USD string)",
+        **money_field_kwargs(),
     )
     direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices)
     status = serializers.ChoiceField(choices=UsageRecord.Status.choices)
@@ -64,12 +92,23 @@ class AuthorizeRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices)
     type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
+    category = serializers.ChoiceField(
+        choices=CATEGORY_CHOICES,
+        required=False,
+        allow_null=True,
+        help_text="WhatsApp: needed when the price list requires sends to be covered by the balance",
+    )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, allow_null=True, help_text="WhatsApp: as category; the recipient's country"
+    )
+    pricing_type = serializers.ChoiceField(choices=PRICING_TYPE_CHOICES, required=False, allow_null=True)
 
 
 class AuthorizationSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["sms_wallet_empty", "whatsapp_balance_negative", "number_released"], allow_null=True
+        choices=["sms_wallet_empty", "whatsapp_balance_negative", "whatsapp_balance_below_price", "number_released"],
+        allow_null=True,
     )
     balance = _money()
 
@@ -77,14 +116,21 @@ class AuthorizationSerializer(serializers.Serializer):
 class EstimateRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
-    category = serializers.ChoiceField(
-        choices=[c for c in UsageRecord.Category.values if c], required=False, allow_null=True
-    )
+    category = serializers.ChoiceField(choices=CATEGORY_CHOICES, required=False, allow_null=True)
+    pricing_type = serializers.ChoiceField(choices=PRICING_TYPE_CHOICES, required=False, allow_null=True)
     direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices, required=False, default="outbound")
     country = serializers.RegexField(r"^[A-Za-z]{2}$")
     segments = serializers.IntegerField(min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True)
     body = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
     recipients = serializers.IntegerField(min_value=1, max_value=MAX_RECIPIENTS)
+
+
+class TierPartSerializer(serializers.Serializer):
+    tier = serializers.IntegerField()
+    first_message = serializers.IntegerField(help_text="The month's message count this part starts at")
+    messages = serializers.IntegerField()
+    unit_price = _money()
+    cost = _money()
 
 
 class EstimateSerializer(serializers.Serializer):
@@ -98,6 +144,9 @@ class EstimateSerializer(serializers.Serializer):
     balance = _money()
     balance_after = _money()
     covered = serializers.BooleanField()
+    pricing_model = serializers.ChoiceField(choices=UsageRecord.PricingModel.choices, help_text="Blank for SMS/MMS")
+    tier = serializers.IntegerField(allow_null=True, help_text="WhatsApp: the volume tier the first message lands in")
+    tiers = TierPartSerializer(many=True, help_text="WhatsApp: the send split at the tier boundaries it crosses")
 
 
 class AutoTopUpSerializer(serializers.Serializer):
