@@ -68,12 +68,13 @@ def test_a_mixed_batch_is_charged_to_the_exact_micro_dollar_and_free_messages_sa
     posting = WalletTransaction.objects.get(wallet=wallet_of(workspace, "whatsapp"), kind="message_charge")
     assert posting.amount == Decimal("-0.140900")
     per_message = PriceList.objects.get(effective_from=datetime(2025, 7, 1, tzinfo=UTC))
+    window = "free_customer_service"
     expected = {
         "m-gb": ("marketing", "regular", 1, Decimal("0.052900"), Decimal("0.052900"), ""),
         "m-br": ("marketing", "regular", 1, Decimal("0.060000"), Decimal("0.060000"), ""),
         "auth-in": ("authentication_international", "regular", 1, Decimal("0.028000"), Decimal("0.028000"), ""),
-        "util-window": ("utility", "free_customer_service", 1, Decimal("0.004000"), Decimal("0"), "free_customer_service"),
-        "service": ("service", "free_customer_service", 1, Decimal("0"), Decimal("0"), "free_customer_service"),
+        "util-window": ("utility", window, 1, Decimal("0.004000"), Decimal("0"), window),
+        "service": ("service", window, 1, Decimal("0"), Decimal("0"), window),
         "entry": ("marketing", "free_entry_point", 1, Decimal("0.025000"), Decimal("0"), "free_entry_point"),
         "failed": ("marketing", "regular", 1, Decimal("0.025000"), Decimal("0"), "failed"),
     }
@@ -136,7 +137,7 @@ def test_a_conversation_era_record_keeps_its_price_when_a_later_version_appears(
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"pricing": {"pricing_model": "PMP", "category": "referral", "type": "regular"}}, "pricing.category", "one of"),
+        ({"pricing": {"pricing_model": "PMP", "category": "referral"}}, "pricing.category", "one of"),
         ({"pricing": {"pricing_model": "PMP", "category": "utility", "type": "free_tier"}}, "pricing.type", "one of"),
         ({"pricing": {"pricing_model": "XYZ", "category": "utility"}}, "pricing.pricing_model", "PMP"),
         ({"pricing": {"pricing_model": "CBP", "category": "utility"}}, "pricing.pricing_model", "per message"),
