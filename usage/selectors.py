@@ -427,6 +427,7 @@ class DaySpend:
     message_cost: Decimal
     carrier_fees: Decimal
     number_fees: Decimal
+    free_messages: int = 0  # WhatsApp messages of the day that cost nothing (a free window, not delivered)
 
     @property
     def total(self) -> Decimal:
@@ -484,6 +485,7 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
         .annotate(
             n_messages=Sum("messages"),
             n_segments=Sum("segments"),
+            n_free=Sum("messages", filter=~Q(free_reason="")),
             sum_cost=Sum("cost"),
             sum_carrier=Sum("carrier_fee"),
         )
@@ -506,6 +508,7 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
                 message_cost=row.get("sum_cost") or ZERO,
                 carrier_fees=row.get("sum_carrier") or ZERO,
                 number_fees=fees_per_day.get(day, ZERO),
+                free_messages=row.get("n_free") or 0,
             )
         )
         day += timedelta(days=1)
@@ -519,34 +522,59 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
     )
 
 
+FreeReason = UsageRecord.FreeReason
+
+
 @dataclass(frozen=True)
 class CategoryUsage:
+    """One category's messages in a range: those charged and those free, by why they were free."""
+
     label: str
     messages: int
     message_cost: Decimal
     carrier_fees: Decimal
     total: Decimal
+    free: dict[str, int] = field(default_factory=dict)  # FreeReason value -> messages
+
+    @property
+    def free_messages(self) -> int:
+        return sum(self.free.values())
+
+    @property
+    def paid_messages(self) -> int:
+        return self.messages - self.free_messages
+
+    def free_for(self, reason: str) -> int:
+        return self.free.get(reason, 0)
 
 
 def usage_by_category(*, wallet: Wallet, filters: UsageFilters) -> list[CategoryUsage]:
-    """WhatsApp conversations per category (SMS: per message type), largest spend first."""
+    """WhatsApp messages per category, paid and free (SMS: per message type), largest spend first.
+
+    Free windows are counted, not hidden: a category whose messages were all free still
+    has its row, with the counts per free reason."""
     labels = dict(UsageRecord.Category.choices) | dict(UsageRecord.MessageType.choices)
     rows = (
         _rollups(wallet=wallet, filters=filters)
-        .values("message_type", "category")
+        .values("message_type", "category", "free_reason")
         .annotate(n=Sum("messages"), cost=Sum("cost"), carrier=Sum("carrier_fee"), total=Sum("total"))
-        .order_by("-total", "message_type", "category")
+        .order_by()
     )
-    return [
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        grouped.setdefault((row["message_type"], row["category"]), []).append(row)
+    categories = [
         CategoryUsage(
-            label=labels[row["category"]] if row["category"] else labels[row["message_type"]],
-            messages=row["n"],
-            message_cost=row["cost"],
-            carrier_fees=row["carrier"],
-            total=row["total"],
+            label=labels[category] if category else labels[message_type],
+            messages=sum(row["n"] for row in group),
+            message_cost=sum((row["cost"] for row in group), ZERO),
+            carrier_fees=sum((row["carrier"] for row in group), ZERO),
+            total=sum((row["total"] for row in group), ZERO),
+            free={row["free_reason"]: row["n"] for row in group if row["free_reason"]},
         )
-        for row in rows
+        for (message_type, category), group in grouped.items()
     ]
+    return sorted(categories, key=lambda usage: (-usage.total, -usage.messages, usage.label))
 
 
 def usage_records(*, wallet: Wallet, filters: UsageFilters) -> QuerySet[UsageRecord]:
@@ -567,7 +595,7 @@ class UsageTable:
 def usage_table(*, wallet: Wallet, filters: UsageFilters, record_count: int) -> UsageTable:
     """One page of records. `record_count` comes from the rollups (the summary's message
     count), which saves a COUNT over up to a year of records on every page view."""
-    records = usage_records(wallet=wallet, filters=filters).select_related("channel", "phone_number")
+    records = usage_records(wallet=wallet, filters=filters).select_related("channel", "phone_number", "price_list")
     paginator = Paginator(records, TABLE_PAGE_SIZE)
     paginator.count = record_count  # cached_property: set, so Django never runs COUNT(*)
     try:
