@@ -7,10 +7,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.factories import ChannelFactory, UsageRecordFactory, default_price_list, fund, usage_charge, wallet_of
+from tests.factories import ChannelFactory, UsageRecordFactory, fund, usage_charge, wallet_of
 from usage.models import Channel
+from tests.usage_data import whatsapp_meta_month
 from usage.rollups import rollups_rebuild
-from usage.services import usage_ingest
 from wallets.models import AutoTopUpRule
 
 pytestmark = pytest.mark.django_db
@@ -107,32 +107,7 @@ def test_query_count_is_bounded(owner_client, workspace, conversations, django_a
 
 @pytest.fixture
 def meta_usage(workspace):
-    """Meta-shaped events through ingest, in November 2026 (the version that charges service
-    messages in the window at the utility rate)."""
-    default_price_list()
-    channel = ChannelFactory(workspace=workspace, kind=Channel.Kind.WHATSAPP_CLOUD, display_name="Cloud")
-    fund(wallet_of(workspace, "whatsapp"), "20.00", key="fund-meta")
-
-    def event(message_id, category, pricing_type="regular", status="delivered", country="GB"):
-        return {
-            "id": message_id, "channel": channel.id, "type": "whatsapp", "direction": "outbound",
-            "status": status, "country": country, "occurred_at": "2026-11-10T10:00:00Z",
-            "pricing": {"pricing_model": "PMP", "category": category, "type": pricing_type},
-        }  # fmt: skip
-
-    usage_ingest(
-        workspace=workspace,
-        events=[
-            event("mkt-1", "marketing"),
-            event("mkt-2", "marketing"),
-            event("mkt-entry", "marketing", "free_entry_point"),
-            event("mkt-failed", "marketing", status="failed"),
-            event("auth-1", "authentication"),
-            event("svc-entry", "service", "free_entry_point"),
-        ],
-        now=datetime(2026, 11, 20, tzinfo=UTC),
-    )
-    return channel
+    return whatsapp_meta_month(workspace)
 
 
 def test_the_usage_table_counts_paid_and_free_messages_per_category_with_their_reasons(
