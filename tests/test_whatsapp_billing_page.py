@@ -8,8 +8,8 @@ import time_machine
 from django.urls import reverse
 
 from tests.factories import ChannelFactory, UsageRecordFactory, fund, usage_charge, wallet_of
-from usage.models import Channel
 from tests.usage_data import whatsapp_meta_month
+from usage.models import Channel
 from usage.rollups import rollups_rebuild
 from wallets.models import AutoTopUpRule
 

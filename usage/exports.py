@@ -142,7 +142,11 @@ def _message_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
         usage_records(wallet=wallet, filters=filters)
         .order_by("occurred_at", "id")
         .values_list(
-            "occurred_at", "channel__display_name", "phone_number__number", *RECORD_COLUMNS, "price_list__name",
+            "occurred_at",
+            "channel__display_name",
+            "phone_number__number",
+            *RECORD_COLUMNS,
+            "price_list__name",
             *PRICING_COLUMNS,
         )
         .iterator(chunk_size=CHUNK_SIZE)
