@@ -9,7 +9,6 @@ their own file, `WhatsAppRateCardResource`; the generic price file holds flat ra
 """
 
 import re
-
 from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
