@@ -546,8 +546,9 @@ def _rollups_add(*, workspace: Workspace, events: list[PricedEvent], charges: di
         day: date = event.occurred_at.astimezone(tz).date()
         wallet_id = charges[kind.ref.channel.wallet_kind].wallet_id
         sums = buckets[
-            (wallet_id, kind.ref.channel.id, day, kind.message_type, kind.category, kind.direction, kind.status)
-        ]
+            (wallet_id, kind.ref.channel.id, day, kind.message_type, kind.category, kind.direction, kind.status,
+             kind.quote.free_reason)
+        ]  # fmt: skip
         sums[0] += 1
         sums[1] += kind.quote.segments
         sums[2] += kind.quote.cost
