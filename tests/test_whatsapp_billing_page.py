@@ -129,3 +129,4 @@ def test_the_usage_table_counts_paid_and_free_messages_per_category_with_their_r
     assert html.count('data-free-reason="failed"') == 1
     assert "Per-message WhatsApp pricing, window messages charged (ILLUSTRATIVE)" in html
     assert "US$0.0529" in html  # the GB marketing rate, as the rate card states it
+    assert "US$0.14 · 6 messages, 3 free" in html  # the chart's bar for 10 Nov
