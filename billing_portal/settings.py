@@ -296,6 +296,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two fields are named `type` (the message type, and the type in Meta's pricing object)
+    # and one choice set is used under two names: each set gets one name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "MessageTypeEnum": "usage.models.UsageRecord.MessageType",
+        "PricingTypeEnum": "usage.serializers.PRICING_TYPE_CHOICES",
+    },
 }
 
 # --- product rules --------------------------------------------------------------------

@@ -24,6 +24,7 @@ from finance.resources import (
     NumberPriceResource,
     PriceListResource,
     PriceResource,
+    WhatsAppRateCardResource,
 )
 from finance.services import audit_record
 from payments.models import ChargeReversal, StripeCustomer, TopUp
@@ -89,14 +90,17 @@ class PriceAdmin(ImportExportModelAdmin):
 @admin.register(PriceList)
 class PriceListAdmin(PriceAdmin):
     resource_classes = [PriceListResource]
-    list_display = ["name", "effective_from", "bill_failed_messages", "created_at"]
+    list_display = ["name", "effective_from", "whatsapp_pricing_model", "bill_failed_messages", "created_at"]
 
 
 @admin.register(Price)
 class PriceItemAdmin(PriceAdmin):
-    resource_classes = [PriceResource]
-    list_display = ["price_list", "channel_family", "message_type", "category", "direction", "country", "unit_price"]
-    list_filter = ["price_list", "channel_family", "message_type", "direction"]
+    resource_classes = [PriceResource, WhatsAppRateCardResource]
+    list_display = [
+        "price_list", "channel_family", "message_type", "category", "direction", "country", "pricing_type",
+        "tier_start", "unit_price",
+    ]  # fmt: skip
+    list_filter = ["price_list", "channel_family", "message_type", "direction", "category", "pricing_type"]
     search_fields = ["country"]
 
 

@@ -11,6 +11,7 @@ FINANCE_PERMISSIONS = {
         "view_phonenumber",
         "view_usagerecord",
         "view_numberfeecharge",
+        "view_whatsappvolume",
         # Price lists: edited in the admin and imported (import needs add + change).
         *(
             f"{action}_{model}"

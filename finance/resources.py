@@ -4,15 +4,19 @@
 A price list is named in a file by the date it takes effect (YYYY-MM-DD, midnight UTC),
 which is unique. Every import checks its columns, refuses a key twice in one file and a
 negative price, and writes nothing unless every row is valid. Imports never touch the ledger.
+
+WhatsApp's per-message rate cards (category x country x pricing type x volume tier) have
+their own file, `WhatsAppRateCardResource`; the generic price file holds flat rates only.
 """
 
+import re
 from datetime import UTC, date, datetime
 
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from finance.services import audit_record
-from usage.models import CarrierFee, NumberPrice, Price, PriceList
+from usage.models import CarrierFee, NumberPrice, Price, PriceList, UsageRecord
 from usage.resources import SpreadsheetSafeExport
 from wallets.models import WalletTransaction
 
@@ -66,12 +70,16 @@ class FinanceImportResource(resources.ModelResource):
     """Shared rules of every finance import: exact columns, unique keys within the file,
     an audit entry per confirmed import."""
 
+    # Columns a file may leave out (the model's default then applies): settings added after
+    # files of the earlier shape were written, which stay importable.
+    optional_columns: frozenset[str] = frozenset()
+
     def before_import(self, dataset, **kwargs):
         expected = [field.column_name for field in self.get_import_fields()]
         headers = [str(h or "").strip() for h in dataset.headers or []]
-        if sorted(headers) != sorted(expected):
-            missing = sorted(set(expected) - set(headers))
-            unexpected = sorted(set(headers) - set(expected))
+        missing = sorted(set(expected) - set(headers) - self.optional_columns)
+        unexpected = sorted(set(headers) - set(expected))
+        if missing or unexpected or len(headers) != len(set(headers)):
             raise ValueError(
                 f"Wrong columns. Expected: {', '.join(expected)}. "
                 f"Missing: {', '.join(missing) or 'none'}. Unexpected: {', '.join(unexpected) or 'none'}."
@@ -119,18 +127,41 @@ class PriceListResource(FinanceImportResource):
         attribute="effective_from", column_name="effective_from", widget=EffectiveDateWidget()
     )
 
+    optional_columns = frozenset(
+        {
+            "whatsapp_pricing_model",
+            "whatsapp_bill_failed",
+            "whatsapp_charge_reported_price",
+            "whatsapp_authorize_covers_price",
+        }
+    )
+
     class Meta:
         model = PriceList
-        fields = ["name", "effective_from", "bill_failed_messages", "notes"]
+        fields = [
+            "name",
+            "effective_from",
+            "bill_failed_messages",
+            "whatsapp_pricing_model",
+            "whatsapp_bill_failed",
+            "whatsapp_charge_reported_price",
+            "whatsapp_authorize_covers_price",
+            "notes",
+        ]
         import_id_fields = ["effective_from"]
         clean_model_instances = True
         skip_unchanged = True
 
 
 class PriceResource(FinanceImportResource):
+    """Flat rates (regular, first tier): SMS, MMS, and WhatsApp rates without tiers."""
+
     price_list = _price_list_field()
     category = _text("category")
     country = _text("country")
+
+    def get_queryset(self):
+        return Price.objects.filter(pricing_type=UsageRecord.PricingType.REGULAR, tier_start=1)
 
     class Meta:
         model = Price
@@ -138,6 +169,77 @@ class PriceResource(FinanceImportResource):
         import_id_fields = ["price_list", "channel_family", "message_type", "category", "direction", "country"]
         clean_model_instances = True
         skip_unchanged = True
+
+
+COUNTRY_RE = re.compile(r"^([A-Z]{2})?$")
+
+
+class WhatsAppRateCardResource(FinanceImportResource):
+    """A per-message WhatsApp rate card: one row per category, country (blank: every other
+    country), pricing type and volume tier, outbound. Rows of one category and country that
+    differ in `tier_start` are its tiers; a row for a free window's type charges that window.
+
+    Besides the common checks, a file is refused whole when a row names a conversation-era
+    version, a country that is not two capital letters, a tier without its first tier (in
+    the file or already stored), or a tier of a free window (window rates are flat)."""
+
+    price_list = _price_list_field()
+    country = _text("country")
+
+    class Meta:
+        model = Price
+        name = "WhatsApp per-message rate card"
+        fields = ["price_list", "category", "country", "pricing_type", "tier_start", "unit_price"]
+        import_id_fields = ["price_list", "category", "country", "pricing_type", "tier_start"]
+        export_order = fields
+        clean_model_instances = True
+        skip_unchanged = True
+
+    FIXED = {"channel_family": Price.ChannelFamily.WHATSAPP, "message_type": "whatsapp", "direction": "outbound"}
+
+    def get_queryset(self):
+        return Price.objects.filter(**self.FIXED).order_by("price_list__effective_from", "category", "country")
+
+    def init_instance(self, row=None):
+        return Price(**self.FIXED)
+
+    def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
+        # Which (version, category, country, type) have a first tier in this file.
+        self._first_tiers = {
+            _rate_key(row) for row in dataset.dict if str(row.get("tier_start") or "").strip() in ("1", "")
+        }
+
+    def before_import_row(self, row, **kwargs):
+        super().before_import_row(row, **kwargs)
+        country = str(row.get("country") or "").strip()
+        if not COUNTRY_RE.match(country):
+            raise ValidationError(f"Country {country!r} is not an ISO 3166-1 alpha-2 code in capitals (or blank).")
+        if not str(row.get("category") or "").strip():
+            raise ValidationError("A WhatsApp rate needs its category.")
+        price_list = PriceListWidget().clean(row.get("price_list"))
+        if price_list.whatsapp_pricing_model != UsageRecord.PricingModel.PER_MESSAGE:
+            raise ValidationError(f"{price_list} prices WhatsApp by conversation; a rate card needs a per-message one.")
+        tier = str(row.get("tier_start") or "1").strip()
+        if not tier.isascii() or not tier.isdigit() or int(tier) < 1:
+            raise ValidationError(f"tier_start {tier!r} must be a whole number from 1 (the month's first message).")
+        tier = str(int(tier))
+        pricing_type = str(row.get("pricing_type") or "").strip()
+        if tier != "1" and pricing_type != UsageRecord.PricingType.REGULAR:
+            raise ValidationError(f"A {pricing_type} rate is flat: only tier_start 1 is allowed.")
+        if tier != "1" and _rate_key(row) not in self._first_tiers:
+            category = str(row.get("category")).strip()
+            stored = self.get_queryset().filter(
+                price_list=price_list, category=category, country=country, pricing_type=pricing_type, tier_start=1
+            )
+            if not stored.exists():
+                raise ValidationError(
+                    f"Tier from message {tier} of {category} {country or 'default'} has no first tier (tier_start 1)."
+                )
+
+
+def _rate_key(row) -> tuple[str, ...]:
+    return tuple(str(row.get(name) or "").strip() for name in ("price_list", "category", "country", "pricing_type"))
 
 
 class CarrierFeeResource(FinanceImportResource):

@@ -8,7 +8,7 @@ import factory.random
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from usage.models import Channel, NumberPrice, PhoneNumber, PriceList, UsageRecord
+from usage.models import Channel, NumberPrice, PhoneNumber, Price, PriceList, UsageRecord
 from usage.services import api_key_create
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
@@ -124,7 +124,8 @@ class UsageRecordFactory(factory.django.DjangoModelFactory):
 
 
 def default_price_list() -> None:
-    """Load the shipped (illustrative) price list, in force from 2026-01-01."""
+    """Load the shipped (illustrative) price list: a conversation version from 2024-01-01, per-message
+    versions from 2025-07-01 and 2026-10-01 (window messages charged)."""
     call_command("loaddata", "default_price_list", verbosity=0)
 
 
@@ -189,3 +190,19 @@ def finance_user(username: str = "finance"):
     user.save(update_fields=["is_staff"])
     user.groups.add(Group.objects.get(name=FINANCE_GROUP))
     return user
+
+
+def tiered_whatsapp_price_list(**fields) -> PriceList:
+    """A per-message version whose US utility rate falls through three volume tiers
+    (0.010 for the month's 1st-5th message, 0.005 for the 6th-10th, 0.002 from the 11th);
+    utility elsewhere is a flat 0.020."""
+    price_list = PriceListFactory(**fields)
+    rows = [("US", 1, "0.010000"), ("US", 6, "0.005000"), ("US", 11, "0.002000"), ("", 1, "0.020000")]
+    Price.objects.bulk_create(
+        Price(
+            price_list=price_list, channel_family="whatsapp", message_type="whatsapp", category="utility",
+            direction="outbound", country=country, tier_start=start, unit_price=Decimal(rate),
+        )
+        for country, start, rate in rows
+    )  # fmt: skip
+    return price_list

@@ -1,7 +1,7 @@
 import pytest
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, fund, wallet_of
-from usage.models import PhoneNumber
+from tests.factories import ChannelFactory, PhoneNumberFactory, api_key_for, default_price_list, fund, wallet_of
+from usage.models import PhoneNumber, PriceList, UsageRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +120,60 @@ def test_without_a_key_the_answer_is_401(client, sms_channel):
     response = client.post(URL, {"channel": sms_channel.id}, content_type="application/json")
 
     assert response.status_code == 401
+
+
+def test_with_the_setting_off_a_whatsapp_send_is_allowed_until_the_balance_is_negative(
+    client, key, whatsapp_channel, workspace
+):
+    default_price_list()
+    fund(wallet_of(workspace, "whatsapp"), "0.010000", key="a")  # below GB marketing's 0.0529
+
+    response = authorize(
+        client, key, channel=whatsapp_channel.id, direction="outbound", type="whatsapp", category="marketing",
+        country="GB",
+    )  # fmt: skip
+
+    assert response.json() == {"allowed": True, "reason": None, "balance": "0.010000"}
+
+
+def test_with_the_setting_on_a_send_the_balance_cannot_cover_is_refused(client, key, whatsapp_channel, workspace):
+    default_price_list()
+    PriceList.objects.update(whatsapp_authorize_covers_price=True)
+    wallet = wallet_of(workspace, "whatsapp")
+    fund(wallet, "0.052899", key="a")  # one micro-dollar short of GB marketing
+    send = {"channel": whatsapp_channel.id, "direction": "outbound", "type": "whatsapp", "country": "GB"}
+
+    short = authorize(client, key, **send, category="marketing")
+    assert short.status_code == 200
+    assert short.json() == {"allowed": False, "reason": "whatsapp_balance_below_price", "balance": "0.052899"}
+    cheaper = authorize(client, key, **send, category="utility")  # 0.022
+    assert cheaper.json()["allowed"] is True
+    free = authorize(client, key, **send, category="marketing", pricing_type="free_entry_point")
+    assert free.json()["allowed"] is True
+    inbound = authorize(client, key, **send | {"direction": "inbound"})
+    assert inbound.json()["allowed"] is True  # receiving is never priced
+
+    fund(wallet, "0.000001", key="b")
+    assert authorize(client, key, **send, category="marketing").json()["allowed"] is True
+    assert not UsageRecord.objects.exists()  # asking writes nothing
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"country": "GB"}, "category"),
+        ({"category": "marketing"}, "country"),
+        ({"category": "x", "country": "GB"}, "category"),
+    ],
+)
+def test_with_the_setting_on_a_whatsapp_send_must_say_what_it_sends(
+    client, key, whatsapp_channel, workspace, fields, field
+):
+    default_price_list()
+    PriceList.objects.update(whatsapp_authorize_covers_price=True)
+    fund(wallet_of(workspace, "whatsapp"), "5.00", key="a")
+
+    response = authorize(client, key, channel=whatsapp_channel.id, direction="outbound", type="whatsapp", **fields)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field

@@ -17,6 +17,7 @@ from usage.serializers import (
     ChannelRefField,
     EstimateRequestSerializer,
     OccurredAtField,
+    ReportedPriceField,
     UsageEventSerializer,
 )
 
@@ -43,6 +44,9 @@ def _field_values(field: serializers.Field) -> list[object]:
                 values += [bound - 1, bound, bound + 1, str(bound), float(bound)]
     if isinstance(field, ChannelRefField):
         values += [ev.MAX_ID, ev.MAX_ID + 1, "1", str(ev.MAX_ID + 1), "+14155550100", "+04155550100", "+1415", "+"]
+    if isinstance(field, ReportedPriceField):
+        top = str(ev.MAX_REPORTED_PRICE)
+        values += ["0", "0.0250", "0.000001", "0.0000001", top, f"{top}.000001", "-1", "1e3", "NaN", 0.025, 1]
     if isinstance(field, OccurredAtField):
         now = timezone.now()
         values += [
@@ -85,6 +89,10 @@ USAGE_CLEANERS = {
         if value in (None, "")
         else ev.clean_category(value, message_type="whatsapp")
     ),
+    "pricing_type": lambda value: ev.clean_whatsapp_pricing(
+        {"category": "utility", "pricing_type": value}, message_type="whatsapp"
+    ),
+    "reported_price": lambda value: ev.clean_reported_price(value, message_type="whatsapp"),
 }
 AUTHORIZE_CLEANERS = {"channel": ev.clean_channel_ref, "direction": ev.clean_direction, "type": ev.clean_type}
 ESTIMATE_CLEANERS = {**USAGE_CLEANERS, "recipients": ev.clean_recipients}
@@ -116,8 +124,11 @@ def test_the_fast_cleaner_and_the_serializer_field_accept_the_same_values(field,
 
 def test_every_field_of_the_event_is_held_to_its_cleaner_or_said_why_not():
     # `body` is counted in segments, which depend on its encoding: the serializer only bounds
-    # its length (tests/test_api_usage.py checks the segment rule through the API).
-    assert set(UsageEventSerializer().fields) == {*USAGE_CLEANERS, "body"}
+    # its length (tests/test_api_usage.py checks the segment rule through the API). `pricing`
+    # is Meta's object, whose `billable` must agree with its `type` and whose category must
+    # agree with the event's: rules across fields that tests/test_usage_ingest_whatsapp.py
+    # checks through the API.
+    assert set(UsageEventSerializer().fields) == {*USAGE_CLEANERS, "body", "pricing"}
 
 
 def test_a_body_within_the_schema_length_is_counted_and_one_past_it_is_refused_by_both():

@@ -12,10 +12,10 @@ from io import BytesIO
 import pytest
 
 from billing_portal.wsgi import django_application
-from tests.factories import ChannelFactory, fund, wallet_of
+from tests.factories import ChannelFactory, default_price_list, fund, wallet_of
 from usage import authz_cache
 from usage.authorize_fast import fast_authorize
-from usage.models import ApiKey, PhoneNumber
+from usage.models import ApiKey, PhoneNumber, PriceList
 from usage.services import api_key_hash, api_key_revoke
 from wallets.services import ledger_post
 
@@ -99,6 +99,21 @@ def test_the_fast_answer_is_the_views_answer_byte_for_byte(
     answered = call(fast_only, key, payload)
     assert json.loads(answered[2]) == expected
     assert answered == view
+
+
+def test_a_whatsapp_send_that_must_be_covered_is_handed_to_django_which_prices_it(fast, fast_only, key, workspace):
+    default_price_list()
+    PriceList.objects.update(whatsapp_authorize_covers_price=True)
+    channel = ChannelFactory(workspace=workspace, kind="whatsapp_cloud")
+    fund(wallet_of(workspace, "whatsapp"), "0.010000", key="fund")
+    payload = ask(channel.id, "outbound", "whatsapp") | {"category": "marketing", "country": "GB"}
+    warm(fast, key, payload)
+
+    with pytest.raises(AssertionError, match="handed to Django"):
+        call(fast_only, key, payload)
+    assert json.loads(call(fast, key, payload)[2])["reason"] == "whatsapp_balance_below_price"
+    inbound = ask(channel.id, "inbound", "whatsapp")
+    assert json.loads(call(fast_only, key, inbound)[2])["allowed"] is True  # receiving stays on the fast path
 
 
 def test_a_released_number_is_refused_on_the_fast_path_after_the_release(fast, fast_only, key, number):

@@ -34,6 +34,8 @@ def test_a_price_edit_in_the_admin_is_audited_with_before_and_after(client, db):
         "category": "",
         "direction": "outbound",
         "country": "",
+        "pricing_type": "regular",
+        "tier_start": "1",
         "unit_price": "0.0081",
     }
     assert client.post(url, data).status_code == 302

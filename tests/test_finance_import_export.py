@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from finance.models import AuditEntry
-from finance.resources import LedgerEntryResource, PriceListResource, PriceResource
+from finance.resources import LedgerEntryResource, PriceListResource, PriceResource, WhatsAppRateCardResource
 from tests.factories import UserFactory, finance_user, fund, wallet_of
 from usage.models import CarrierFee, NumberPrice, Price, PriceList
 from wallets.models import WalletTransaction
@@ -141,3 +141,60 @@ def test_the_ledger_export_holds_the_filtered_rows_at_full_precision(client, wor
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert [(r["workspace"], r["amount"], r["idempotency_key"]) for r in rows] == [("acme", "1.234567", "a")]
+
+
+def test_a_whatsapp_rate_card_imports_through_the_admin_and_exports_as_it_came(client, sample_list):
+    client.force_login(finance_user())
+    path = SAMPLES / "whatsapp_rate_card.csv"
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="text/csv")
+    preview = client.post(reverse("admin:usage_price_import"), {"import_file": upload, "format": "0", "resource": "1"})
+    assert preview.status_code == 200
+    assert preview.context["confirm_form"] is not None, preview.context["result"].base_errors
+    confirm = client.post(reverse("admin:usage_price_process_import"), preview.context["confirm_form"].initial)
+    assert confirm.status_code == 302
+
+    tiers = Price.objects.filter(price_list=sample_list, category="utility", country="BR").order_by("tier_start")
+    assert [(p.tier_start, p.unit_price) for p in tiers] == [
+        (1, Decimal("0.006800")),
+        (250001, Decimal("0.006400")),
+        (2000001, Decimal("0.005800")),
+    ]
+    assert {(p.channel_family, p.message_type, p.direction) for p in Price.objects.all()} == {
+        ("whatsapp", "whatsapp", "outbound")
+    }
+    window = Price.objects.get(price_list=sample_list, category="service", pricing_type="free_customer_service")
+    assert window.unit_price == Decimal("0.006800")
+    exported = WhatsAppRateCardResource().export().csv.replace("\r\n", "\n")
+    assert sorted(exported.splitlines()) == sorted(path.read_text().splitlines())
+    assert AuditEntry.objects.filter(action="import", target_type="usage.price").count() == 1
+
+
+RATE_CARD_HEADER = "price_list,category,country,pricing_type,tier_start,unit_price\n"
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"),
+    [
+        ("2027-01-01,utility,BR,regular,250001,0.0064\n", "has no first tier"),
+        ("2027-01-01,service,,free_customer_service,1000,0.0068\n", "only tier_start 1"),
+        ("2027-01-01,utility,Brazil,regular,1,0.0068\n", "ISO 3166-1"),
+        ("2027-01-01,promo,BR,regular,1,0.0068\n", "is not a valid choice"),
+        ("2027-01-01,utility,BR,free_tier,1,0.0068\n", "is not a valid choice"),
+        ("2027-01-01,utility,BR,regular,0,0.0068\n", "whole number from 1"),
+        ("2027-01-01,utility,BR,regular,1,-0.0068\n", "greater than or equal to 0"),
+        ("2024-01-01,utility,BR,regular,1,0.0068\n", "by conversation"),
+    ],
+    ids=["tier-without-first", "tiered-window", "country", "category", "type", "tier-zero", "negative", "cbp-version"],
+)
+def test_a_wrong_rate_card_row_refuses_the_whole_file_with_its_error(sample_list, rows, error):
+    PriceList.objects.create(
+        name="Conversations", effective_from="2024-01-01T00:00:00Z", whatsapp_pricing_model="conversation"
+    )
+    good = "2027-01-01,marketing,,regular,1,0.06\n"
+
+    result = _import(WhatsAppRateCardResource, RATE_CARD_HEADER + good + rows)
+
+    messages = _row_errors(result) + [str(e.error) for e in result.base_errors]
+    assert any(error in message for message in messages), messages
+    assert not Price.objects.exists()
+    assert not AuditEntry.objects.filter(action="import", target_type="usage.price").exists()

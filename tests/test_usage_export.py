@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.factories import ChannelFactory, UsageRecordFactory, fund, wallet_of
-from tests.usage_data import NOV, sms_month
+from tests.usage_data import NOV, sms_month, whatsapp_meta_month
 from usage import exports
 from usage.rollups import rollups_rebuild
 from wallets.models import Wallet, WalletTransaction
@@ -74,6 +74,12 @@ def test_the_csv_lists_each_message_then_number_fees_and_top_ups_of_the_range(ow
         "total": "0.018800",
         "wallet_change": "-0.018800",
         "description": "",
+        "price_list": "",  # the pricing columns are WhatsApp's
+        "pricing_model": "",
+        "pricing_type": "",
+        "free_reason": "",
+        "tier": "",
+        "reported_price": "",
     }
     assert rows[1]["date_time"] == "2026-11-01T22:30:00-05:00"  # New York time (EST since 1 Nov)
     assert (rows[2]["direction"], rows[2]["status"], rows[2]["segments"]) == ("Inbound", "Failed", "3")
@@ -136,13 +142,34 @@ def test_the_csv_of_one_channel_has_exactly_that_channels_rows(owner_client, wor
     ]
 
 
-def test_the_whatsapp_csv_holds_only_whatsapp_conversations(owner_client, workspace, month):
+def test_the_whatsapp_csv_holds_only_whatsapp_messages(owner_client, workspace, month):
     response = export(owner_client, workspace, "whatsapp", **NOV)
     assert response["Content-Disposition"] == 'attachment; filename="acme_whatsapp-wallet_2026-11-01_to_2026-11-30.csv"'
     rows = rows_of(response)
     assert [(r["message_id"], r["type"], r["category"], r["total"]) for r in rows] == [
-        ("wa-1", "WhatsApp conversation", "Marketing", "0.028000")
+        ("wa-1", "WhatsApp message", "Marketing", "0.028000")
     ]
+
+
+def test_the_whatsapp_csv_itemises_what_priced_each_message_and_why_it_was_free(owner_client, workspace):
+    whatsapp_meta_month(workspace)
+
+    rows = rows_of(export(owner_client, workspace, "whatsapp", **NOV))
+
+    version = "Per-message WhatsApp pricing, window messages charged (ILLUSTRATIVE)"
+    assert [
+        (r["message_id"], r["category"], r["pricing_type"], r["free_reason"], r["tier"], r["unit_price"], r["cost"])
+        for r in rows
+    ] == [
+        ("mkt-1", "Marketing", "regular", "", "1", "0.052900", "0.052900"),
+        ("mkt-2", "Marketing", "regular", "", "1", "0.052900", "0.052900"),
+        ("mkt-entry", "Marketing", "free_entry_point", "free_entry_point", "1", "0.052900", "0.000000"),
+        ("mkt-failed", "Marketing", "regular", "failed", "1", "0.052900", "0.000000"),
+        ("auth-1", "Authentication", "regular", "", "1", "0.035800", "0.035800"),
+        ("svc-entry", "Service", "free_entry_point", "free_entry_point", "1", "0.000000", "0.000000"),
+    ]
+    assert {(r["price_list"], r["pricing_model"]) for r in rows} == {(version, "per_message")}
+    assert sum(1 for r in rows if r["free_reason"]) == 3
 
 
 def test_formula_injection_is_neutralised_and_amounts_stay_numbers(owner_client, workspace):

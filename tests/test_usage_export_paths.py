@@ -175,13 +175,19 @@ def _python_csv(wallet: Wallet, filters: UsageFilters) -> bytes:
     records = (
         selectors.usage_records(wallet=wallet, filters=filters)
         .order_by("occurred_at", "id")
-        .values_list("occurred_at", "channel__display_name", "phone_number__number", *exports.RECORD_COLUMNS)
-    )
-    for occurred_at, channel, number, message_id, mtype, category, direction, status, *amounts in records:
+        .values_list(
+            "occurred_at", "channel__display_name", "phone_number__number", *exports.RECORD_COLUMNS,
+            "price_list__name", *exports.PRICING_COLUMNS,
+        )
+    )  # fmt: skip
+    amount_count = len(exports.RECORD_COLUMNS) - 5
+    for occurred_at, channel, number, message_id, mtype, category, direction, status, *rest in records:
+        amounts, price_list, pricing = rest[:amount_count], rest[amount_count], rest[amount_count + 1 :]
         when = occurred_at.astimezone(tz).isoformat()
         texts = [exports.cell(text) for text in (channel, number or "", message_id)]
         names = [labels[mtype], labels[category], labels[direction], labels[status]]
-        writer.writerow(["message", when, *texts, *names, *amounts, -amounts[-1], ""])
+        priced = [exports.cell(price_list or ""), *("" if value is None else value for value in pricing)]
+        writer.writerow(["message", when, *texts, *names, *amounts, -amounts[-1], "", *priced])
     postings = exports._ledger_postings(wallet=wallet, filters=filters).values_list(
         "kind", "created_at", "channel", "number", "amount", "memo"
     )
@@ -189,6 +195,7 @@ def _python_csv(wallet: Wallet, filters: UsageFilters) -> bytes:
         fee = -amount if kind == WalletTransaction.Kind.NUMBER_FEE else ""
         when = timezone.localtime(created_at, tz).isoformat()
         row = [kind, when, channel or "", number or "", "", labels[kind], *[""] * 7, fee, amount, memo]
+        row += [""] * (len(exports.PRICING_COLUMNS) + 1)
         writer.writerow([exports.cell(value) for value in row])
     return buffer.getvalue().encode()
 

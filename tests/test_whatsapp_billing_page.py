@@ -1,4 +1,4 @@
-"""The WhatsApp billing page: balance, all-time totals, conversations by category, top-up method."""
+"""The WhatsApp billing page: balance, all-time totals, WhatsApp usage by category (paid and free), top-up method."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from tests.factories import ChannelFactory, UsageRecordFactory, fund, usage_charge, wallet_of
+from tests.usage_data import whatsapp_meta_month
 from usage.models import Channel
 from usage.rollups import rollups_rebuild
 from wallets.models import AutoTopUpRule
@@ -57,7 +58,7 @@ def test_the_page_shows_balance_all_time_usage_and_all_time_top_up(owner_client,
     assert 'data-total="top_up">US$75.00<' in html
 
 
-def test_conversation_usage_is_grouped_by_category_and_follows_the_filters(owner_client, workspace, conversations):
+def test_usage_is_grouped_by_category_and_follows_the_filters(owner_client, workspace, conversations):
     all_channels = get(owner_client, workspace, **NOV).context["categories"]
     assert [(c.label, c.messages, c.total) for c in all_channels] == [
         ("Marketing", 2, D("0.050000")),
@@ -94,7 +95,7 @@ def test_the_top_up_method_section_recommends_auto_top_up_and_shows_the_rule(own
 
 def test_an_empty_range_tells_the_admin_what_to_do(owner_client, workspace):
     html = get(owner_client, workspace, start="2020-01-01", end="2020-01-31").content.decode()
-    assert "No conversations in this range." in html
+    assert "No WhatsApp messages in this range." in html
     assert "No spend in this range." in html
     assert "No messages in this range" in html
 
@@ -102,3 +103,30 @@ def test_an_empty_range_tells_the_admin_what_to_do(owner_client, workspace):
 def test_query_count_is_bounded(owner_client, workspace, conversations, django_assert_max_num_queries):
     with django_assert_max_num_queries(12):
         assert get(owner_client, workspace, **NOV).status_code == 200
+
+
+@pytest.fixture
+def meta_usage(workspace):
+    return whatsapp_meta_month(workspace)
+
+
+def test_the_usage_table_counts_paid_and_free_messages_per_category_with_their_reasons(
+    owner_client, workspace, meta_usage
+):
+    response = get(owner_client, workspace, **NOV)
+
+    rows = {c.label: (c.paid_messages, c.free, c.total) for c in response.context["categories"]}
+    assert rows == {
+        "Marketing": (2, {"free_entry_point": 1, "failed": 1}, D("0.105800")),
+        "Authentication": (1, {}, D("0.035800")),
+        "Service": (0, {"free_entry_point": 1}, D("0")),  # all free, and still shown
+    }
+    html = response.content.decode()
+    assert "WhatsApp usage" in html and "All-time usage" in html and "All-time top-up" in html
+    assert '<tr data-category="Service"><td>Service</td><td class="num" data-count="paid">0</td>' in html
+    assert '<td class="num" data-count="free_entry_point">1</td>' in html
+    assert html.count('data-free-reason="free_entry_point"') == 2
+    assert html.count('data-free-reason="failed"') == 1
+    assert "Per-message WhatsApp pricing, window messages charged (ILLUSTRATIVE)" in html
+    assert "US$0.0529" in html  # the GB marketing rate, as the rate card states it
+    assert "US$0.14 · 6 messages, 3 free" in html  # the chart's bar for 10 Nov

@@ -12,9 +12,18 @@ from decimal import Decimal
 
 import time_machine
 
-from tests.factories import ChannelFactory, PhoneNumberFactory, UsageRecordFactory, fund, usage_charge, wallet_of
+from tests.factories import (
+    ChannelFactory,
+    PhoneNumberFactory,
+    UsageRecordFactory,
+    default_price_list,
+    fund,
+    usage_charge,
+    wallet_of,
+)
 from usage.models import Channel, NumberFeeCharge, UsageRecord
 from usage.rollups import rollups_rebuild
+from usage.services import usage_ingest
 from wallets.models import Workspace
 from wallets.services import ledger_post
 
@@ -98,3 +107,33 @@ def sms_month(workspace: Workspace, other_workspace: Workspace) -> SmsMonth:
     _record(foreign, datetime(2026, 11, 3, 12, tzinfo=UTC), message_id="globex-1")
     rollups_rebuild()
     return SmsMonth(us=us, uk=uk, whatsapp=whatsapp, foreign=foreign, in_range=in_range, out_of_range=out_of_range)
+
+
+def whatsapp_meta_month(workspace: Workspace) -> Channel:
+    """WhatsApp usage as Meta reports it, through ingest, on 10 Nov 2026 (the shipped version
+    of 2026-10-01) to GB: two paid marketing messages (0.0529 each), one in a free entry point
+    window, one failed; one authentication (0.0358); one service message in an entry point window."""
+    default_price_list()
+    channel = ChannelFactory(workspace=workspace, kind=Channel.Kind.WHATSAPP_CLOUD, display_name="Cloud")
+    fund(wallet_of(workspace, "whatsapp"), "20.00", key="fund-meta")
+
+    def event(message_id: str, category: str, pricing_type: str = "regular", status: str = "delivered") -> dict:
+        return {
+            "id": message_id, "channel": channel.id, "type": "whatsapp", "direction": "outbound",
+            "status": status, "country": "GB", "occurred_at": "2026-11-10T10:00:00Z",
+            "pricing": {"pricing_model": "PMP", "category": category, "type": pricing_type},
+        }  # fmt: skip
+
+    usage_ingest(
+        workspace=workspace,
+        events=[
+            event("mkt-1", "marketing"),
+            event("mkt-2", "marketing"),
+            event("mkt-entry", "marketing", "free_entry_point"),
+            event("mkt-failed", "marketing", status="failed"),
+            event("auth-1", "authentication"),
+            event("svc-entry", "service", "free_entry_point"),
+        ],
+        now=datetime(2026, 11, 20, tzinfo=UTC),
+    )
+    return channel

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 from import_export.admin import ExportMixin
 
 from common.admin import ReadOnlyAdminMixin
-from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord
+from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord, WhatsAppVolume
 from usage.resources import UsageRecordResource
 from usage.services import api_key_create, api_key_revoke
 from wallets.forms import MONEY_FORMFIELD_OVERRIDES
@@ -28,10 +28,20 @@ class ChannelAdmin(admin.ModelAdmin):
 class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [UsageRecordResource]
     list_display = ["message_id", "workspace", "channel", "message_type", "direction", "status", "total", "occurred_at"]
-    list_filter = ["message_type", "direction", "status", "occurred_at"]
+    list_filter = ["message_type", "direction", "status", "category", "free_reason", "occurred_at"]
     search_fields = ["message_id", "workspace__name"]
     list_select_related = ["workspace", "channel"]
     show_full_result_count = False
+
+
+@admin.register(WhatsAppVolume)
+class WhatsAppVolumeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The month's paid WhatsApp messages per category and market: what picked each tier."""
+
+    list_display = ["workspace", "month", "category", "market", "messages"]
+    list_filter = ["month", "category"]
+    search_fields = ["workspace__name", "market"]
+    list_select_related = ["workspace"]
 
 
 @admin.register(ApiKey)

@@ -186,13 +186,19 @@ class AuthorizeView(ApiView):
         summary="May this channel send or receive this kind of message now?",
     )
     def post(self, request: Request) -> Response:
-        fields = _validated(AuthorizeRequestSerializer, ev.require_object(request.data, field="body"))
-        answer = message_authorize_at_rate(
-            workspace=request.auth.workspace,
-            ref=fields["channel"],
-            direction=fields["direction"],
-            message_type=fields["type"],
-        )
+        raw = ev.require_object(request.data, field="body")
+        fields = _validated(AuthorizeRequestSerializer, raw)
+        try:
+            answer = message_authorize_at_rate(
+                workspace=request.auth.workspace,
+                ref=fields["channel"],
+                direction=fields["direction"],
+                message_type=fields["type"],
+                # Read (and checked) only when the price list wants WhatsApp sends covered.
+                pricing_fields={name: raw.get(name) for name in ("category", "country", "pricing_type")},
+            )
+        except NoPrice as error:
+            raise ev.FieldError(error.field, str(error)) from None
         return Response(AuthorizationSerializer(answer).data)
 
 
@@ -207,9 +213,11 @@ class EstimateView(ApiView):
     def post(self, request: Request) -> Response:
         valid = _validated(EstimateRequestSerializer, ev.require_object(request.data, field="body"))
         message_type = valid["type"]
+        pricing = {"category": valid.get("category"), "pricing_type": valid.get("pricing_type")}
         fields = {  # with the rules across fields, as the usage batch applies them
             "channel": valid["channel"],
             "category": ev.clean_category(valid.get("category"), message_type=message_type),
+            "pricing_type": ev.clean_whatsapp_pricing(pricing, message_type=message_type).pricing_type,
             "direction": valid["direction"],
             "country": valid["country"].upper(),
             "segments": ev.message_segments(valid, message_type=message_type),
@@ -222,7 +230,7 @@ class EstimateView(ApiView):
         except NoPriceList as error:
             raise ev.FieldError(None, str(error)) from None
         except NoPrice as error:
-            raise ev.FieldError("country", str(error)) from None
+            raise ev.FieldError(error.field, str(error)) from None
         quote = estimate.quote
         return Response(
             EstimateSerializer(
@@ -237,6 +245,9 @@ class EstimateView(ApiView):
                     "balance": estimate.balance,
                     "balance_after": estimate.balance_after,
                     "covered": estimate.covered,
+                    "pricing_model": quote.pricing_model,
+                    "tier": estimate.parts[0].tier if estimate.parts else None,
+                    "tiers": estimate.parts,
                 }
             ).data
         )

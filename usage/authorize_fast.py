@@ -10,7 +10,8 @@ view's own functions (usage.events, usage.authz_cache, usage.selectors.authoriza
 Anything out of the ordinary is handed to Django unchanged, which answers it exactly as
 before and warms the entries for the next call: a missing or malformed header or body,
 an unknown or revoked key, a key whose last use is due to be recorded, a route not
-cached under the current numbers version, a type that does not fit the channel, a call
+cached under the current numbers version, a type that does not fit the channel, an
+outbound WhatsApp send while the price list wants sends covered by the balance, a call
 over its rate (its count travels along, so it is not counted twice) and any database
 or Redis error. tests/test_authorize_fast.py checks that both paths answer alike.
 """
@@ -33,14 +34,20 @@ from ops.observability import INCOMING_ID, access_logger, request_id_var
 from usage import authz_cache
 from usage import events as ev
 from usage.api_auth import FAST_PATH_COUNT
-from usage.models import Channel
+from usage.models import Channel, UsageRecord
 from usage.selectors import authorization_decide
 from usage.services import API_KEY_TOUCH_EVERY, api_key_hash
+from wallets.models import Wallet
 
 PATH = "/api/v1/authorize"
 ROUTE = "api/v1/authorize"
 MAX_BODY = 4096
-BALANCE_SQL = "SELECT balance FROM wallets_wallet WHERE id = %s"
+# The balance, and whether the price list in force wants WhatsApp sends covered by it (then
+# Django prices the message: the unique effective_from index makes the second read a probe).
+BALANCE_SQL = (
+    "SELECT balance, (SELECT whatsapp_authorize_covers_price FROM usage_pricelist WHERE effective_from <= now() "
+    "ORDER BY effective_from DESC LIMIT 1) FROM wallets_wallet WHERE id = %s"
+)
 # What Django's middleware and DRF put on this answer; tests compare the two paths.
 HEADERS = [
     ("Content-Type", "application/json"),
@@ -158,6 +165,8 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
     with psycopg.Cursor(connection.connection) as cursor:
         row = cursor.execute(BALANCE_SQL, [route.wallet_id], prepare=True).fetchone()
     if row is None:
+        raise Handoff
+    if row[1] and route.wallet_kind == Wallet.Kind.WHATSAPP and direction == UsageRecord.Direction.OUTBOUND:
         raise Handoff
     answer = authorization_decide(kind=route.wallet_kind, balance=row[0], released=route.released, direction=direction)
     return json.dumps(

@@ -20,6 +20,8 @@ MAX_X_LABELS = 6
 class Bar:
     day: date
     total: Decimal
+    messages: int
+    free_messages: int
     x: float
     y: float
     width: float
@@ -70,6 +72,8 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
             Bar(
                 day=day.day,
                 total=day.total,
+                messages=day.messages,
+                free_messages=day.free_messages,
                 x=round(LEFT + index * slot + gap / 2, 2),
                 y=round(TOP + plot_h - height, 2),
                 width=round(slot - gap, 2),

@@ -11,9 +11,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from usage.models import Channel, UsageRecord
 from usage.segments import MAX_SEGMENTS, segments_count
+from wallets.money import QUANTUM, ZERO
 
 MessageType = UsageRecord.MessageType
 
@@ -64,13 +67,93 @@ clean_direction = _choice("direction", UsageRecord.Direction)
 clean_status = _choice("status", UsageRecord.Status)
 
 
-def clean_category(value: object, *, message_type: str) -> str:
-    """WhatsApp conversations are priced by category; SMS and MMS have none."""
+def clean_category(value: object, *, message_type: str, field: str = "category") -> str:
+    """WhatsApp messages are priced by category; SMS and MMS have none."""
     if message_type == MessageType.WHATSAPP:
-        return _choice("category", UsageRecord.Category)(value)
+        return _choice(field, UsageRecord.Category)(value)
     if value not in (None, ""):
-        raise FieldError("category", "Only WhatsApp conversations have a category; leave it out for SMS and MMS.")
+        raise FieldError(field, "Only WhatsApp messages have a category; leave it out for SMS and MMS.")
     return ""
+
+
+PricingType = UsageRecord.PricingType
+# Meta's names for its pricing models in the `pricing` object of a status webhook.
+META_PRICING_MODELS = {"CBP": UsageRecord.PricingModel.CONVERSATION, "PMP": UsageRecord.PricingModel.PER_MESSAGE}
+PRICING_FIELDS = frozenset({"pricing_model", "category", "type", "billable"})
+MAX_REPORTED_PRICE = Decimal("1000")  # per message; more is a unit mix-up upstream, not a price
+_pricing_type_choice = _choice("pricing_type", PricingType)
+_meta_type_choice = _choice("pricing.type", PricingType)
+
+
+class WhatsAppPricing(NamedTuple):
+    """How Meta says it priced a WhatsApp message: category, type and (if it said) model."""
+
+    category: str
+    pricing_type: str
+    declared_model: str
+
+
+def clean_whatsapp_pricing(raw: Mapping, *, message_type: str) -> WhatsAppPricing:
+    """`pricing` as Meta's status webhook sends it wins; without it `category` and an
+    optional `pricing_type` (default regular). SMS and MMS carry neither.
+
+    `billable` is being retired by Meta in favour of `type`: it is accepted and must
+    agree with the type (false means a free type), never guessed from."""
+    pricing = raw.get("pricing")
+    if message_type != MessageType.WHATSAPP:
+        for name in ("pricing", "pricing_type"):
+            if raw.get(name) is not None:
+                raise FieldError(name, "Only WhatsApp messages are priced by Meta; leave it out for SMS and MMS.")
+        return WhatsAppPricing(clean_category(raw.get("category"), message_type=message_type), "", "")
+    if pricing is None:
+        category = clean_category(raw.get("category"), message_type=message_type)
+        given = raw.get("pricing_type")
+        return WhatsAppPricing(category, PricingType.REGULAR if given is None else _pricing_type_choice(given), "")
+    pricing = require_object(pricing, field="pricing")
+    unknown = sorted(set(pricing) - PRICING_FIELDS, key=str)
+    if unknown:
+        listed = ", ".join(sorted(PRICING_FIELDS))
+        raise FieldError(f"pricing.{unknown[0]}", f"Unknown field; the pricing object has {listed}.")
+    model = pricing.get("pricing_model")
+    if model is not None and model not in META_PRICING_MODELS:
+        raise FieldError("pricing.pricing_model", "Must be PMP (per message) or CBP (per conversation).")
+    category = clean_category(pricing.get("category"), message_type=message_type, field="pricing.category")
+    if raw.get("category") not in (None, category):
+        raise FieldError("category", f"Disagrees with pricing.category ({category!r}); send one of them.")
+    billable = pricing.get("billable")
+    if billable is not None and not isinstance(billable, bool):
+        raise FieldError("pricing.billable", "Must be true or false.")
+    if pricing.get("type") is None:
+        if billable is False:
+            raise FieldError(
+                "pricing.type",
+                "A message Meta does not bill needs its free type: free_customer_service or free_entry_point.",
+            )
+        pricing_type = PricingType.REGULAR
+    else:
+        pricing_type = _meta_type_choice(pricing["type"])
+    if billable is not None and billable != (pricing_type == PricingType.REGULAR):
+        raise FieldError("pricing.billable", f"Disagrees with pricing.type ({pricing_type}).")
+    return WhatsAppPricing(category, pricing_type, META_PRICING_MODELS[model] if model else "")
+
+
+def clean_reported_price(value: object, *, message_type: str) -> Decimal | None:
+    """The price per message the platform says Meta charged (a decimal string, USD)."""
+    if value is None:
+        return None
+    if message_type != MessageType.WHATSAPP:
+        raise FieldError("reported_price", "Only WhatsApp messages have a reported price.")
+    if not isinstance(value, str):
+        raise FieldError("reported_price", 'Must be a decimal string in USD, e.g. "0.0250".')
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise FieldError("reported_price", 'Must be a decimal string in USD, e.g. "0.0250".') from None
+    if not price.is_finite() or not ZERO <= price <= MAX_REPORTED_PRICE:
+        raise FieldError("reported_price", f"Must be between 0 and {MAX_REPORTED_PRICE}.")
+    if price != price.quantize(QUANTUM):
+        raise FieldError("reported_price", "Must have at most 6 decimal places.")
+    return price.quantize(QUANTUM)
 
 
 def clean_message_id(value: object) -> str:

@@ -25,6 +25,10 @@ written in SQL:
 - COPY's CSV quotes a cell holding a comma, a quote, CR or LF and doubles its quotes,
   as csv.writer does; it writes NULL as an empty cell but '' as "", so every empty cell
   is NULL; its rows end in LF, made CRLF on the way out (`_crlf`).
+
+WhatsApp rows end with what priced them: the price-list version's name, then Meta's own
+terms (pricing_model, pricing_type, free_reason as values, not labels), the volume tier
+and the price the platform reported Meta charged, so a row can be matched to Meta's invoice.
 """
 
 import csv
@@ -51,10 +55,14 @@ CHUNK_SIZE = 2000
 # The record's own columns in the file, in file order (after time, channel and number).
 RECORD_COLUMNS = ("message_id", "message_type", "category", "direction", "status", "segments", "unit_price",
                   "cost", "carrier_fee", "total")  # fmt: skip
+# What priced a WhatsApp message (empty for SMS/MMS), in Meta's own terms so that a row
+# can be matched to Meta's invoice: the version's name, then values, not labels.
+PRICING_COLUMNS = ("pricing_model", "pricing_type", "free_reason", "tier", "reported_price")
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
     "row_type date_time channel number message_id type category direction status"
     " segments unit_price cost carrier_fee total wallet_change description"
+    " price_list pricing_model pricing_type free_reason tier reported_price"
 ).split()
 LABELS = {
     **dict(UsageRecord.MessageType.choices),
@@ -158,8 +166,10 @@ def _message_sql(*, wallet: Wallet, filters: UsageFilters, periods: list[ZonePer
             "id",
             "occurred_at",
             *RECORD_COLUMNS,
+            *PRICING_COLUMNS,
             channel_name=F("channel__display_name"),
             number=F("phone_number__number"),
+            price_list_name=F("price_list__name"),
         )
         .query.sql_with_params()
     )
@@ -169,7 +179,9 @@ def _message_sql(*, wallet: Wallet, filters: UsageFilters, periods: list[ZonePer
     sql = f"""
         SELECT 'message', {date_time}, {_text_cell_sql("m.channel_name")}, {_text_cell_sql("m.number")},
                {_text_cell_sql("m.message_id")}, {", ".join(label for label, _ in labels)},
-               m.segments, m.unit_price, m.cost, m.carrier_fee, m.total, -m.total, NULL
+               m.segments, m.unit_price, m.cost, m.carrier_fee, m.total, -m.total, NULL,
+               {_text_cell_sql("m.price_list_name")}, NULLIF(m.pricing_model, ''), NULLIF(m.pricing_type, ''),
+               NULLIF(m.free_reason, ''), m.tier, m.reported_price
         FROM ({records_sql}) m
         ORDER BY m.occurred_at, m.id
     """  # noqa: S608
@@ -188,7 +200,8 @@ def _ledger_sql(*, wallet: Wallet, filters: UsageFilters, periods: list[ZonePeri
     sql = f"""
         SELECT p.kind, {date_time}, {_text_cell_sql("p.channel")}, {_text_cell_sql("p.number")}, NULL, {label},
                NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               CASE WHEN p.kind = %s THEN -p.amount END, p.amount, {_text_cell_sql("p.memo")}
+               CASE WHEN p.kind = %s THEN -p.amount END, p.amount, {_text_cell_sql("p.memo")},
+               {", ".join(["NULL"] * (len(PRICING_COLUMNS) + 1))}
         FROM ({postings_sql}) p
         ORDER BY p.created_at, p.id
     """  # noqa: S608

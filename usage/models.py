@@ -77,14 +77,46 @@ class UsageRecord(models.Model):
     class MessageType(models.TextChoices):
         SMS = "sms", "SMS"
         MMS = "mms", "MMS"
-        WHATSAPP = "whatsapp", "WhatsApp conversation"
+        WHATSAPP = "whatsapp", "WhatsApp message"
 
     class Category(models.TextChoices):
+        """Meta's categories. The conversation model (until 30 June 2025) knew the first
+        four; per-message pricing added international authentication (an eligible business
+        authenticating users in another country) and marketing_lite (Marketing Messages API).
+        Which ones a price-list version prices is its data: a category it names no price
+        for is refused."""
+
         NONE = "", "—"
         MARKETING = "marketing", "Marketing"
         UTILITY = "utility", "Utility"
         AUTHENTICATION = "authentication", "Authentication"
+        AUTHENTICATION_INTERNATIONAL = "authentication_international", "Authentication (international)"
         SERVICE = "service", "Service"
+        MARKETING_LITE = "marketing_lite", "Marketing lite"
+
+    class PricingModel(models.TextChoices):
+        """How Meta priced a WhatsApp message: by 24-hour conversation (CBP) or per
+        delivered message (PMP, from 1 July 2025). Blank for SMS and MMS."""
+
+        NONE = "", "—"
+        CONVERSATION = "conversation", "Per conversation (CBP)"
+        PER_MESSAGE = "per_message", "Per message (PMP)"
+
+    class PricingType(models.TextChoices):
+        """Meta's `pricing.type`: a regular (billable) message, or one inside a free window."""
+
+        NONE = "", "—"
+        REGULAR = "regular", "Regular"
+        FREE_CUSTOMER_SERVICE = "free_customer_service", "Free: customer service window"
+        FREE_ENTRY_POINT = "free_entry_point", "Free: entry point window"
+
+    class FreeReason(models.TextChoices):
+        """Why a WhatsApp message cost nothing; blank when it was charged (or is SMS)."""
+
+        NONE = "", "—"
+        FREE_CUSTOMER_SERVICE = "free_customer_service", "Customer service window"
+        FREE_ENTRY_POINT = "free_entry_point", "Free entry point window"
+        FAILED = "failed", "Not delivered"
 
     class Direction(models.TextChoices):
         OUTBOUND = "outbound", "Outbound"
@@ -120,12 +152,38 @@ class UsageRecord(models.Model):
     )
     message_id = models.CharField(max_length=128, help_text="The platform's message id")
     message_type = models.CharField(max_length=16, choices=MessageType.choices)
-    category = models.CharField(max_length=16, choices=Category.choices, blank=True, default="")
+    category = models.CharField(max_length=32, choices=Category.choices, blank=True, default="")
     direction = models.CharField(max_length=16, choices=Direction.choices)
     status = models.CharField(max_length=16, choices=Status.choices)
     country = models.CharField(max_length=2)
     segments = models.PositiveIntegerField(default=1)
-    unit_price = models.DecimalField(**money_field_kwargs())
+    # What priced the record, kept so that it is never repriced: a later version of the
+    # price list changes later messages only. No foreign key (price lists are never
+    # deleted once they priced usage, and a key check per row costs ingest, see above).
+    price_list = models.ForeignKey(
+        "PriceList",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Database defaults too: the bulk writers that name their columns (generate_usage's
+    # COPY, the archive's restore) predate these columns and leave them out.
+    pricing_model = models.CharField(max_length=16, choices=PricingModel.choices, blank=True, default="", db_default="")
+    pricing_type = models.CharField(max_length=24, choices=PricingType.choices, blank=True, default="", db_default="")
+    tier = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The volume tier the rate came from (1 = first); WhatsApp only"
+    )
+    unit_price = models.DecimalField(help_text="The price list's unit price", **money_field_kwargs())
+    reported_price = models.DecimalField(
+        null=True,
+        blank=True,
+        help_text="The price the platform reported Meta charged, if it did",
+        **money_field_kwargs(),
+    )
+    free_reason = models.CharField(max_length=24, choices=FreeReason.choices, blank=True, default="", db_default="")
     cost = models.DecimalField(**money_field_kwargs())
     carrier_fee = models.DecimalField(default=ZERO, **money_field_kwargs())
     total = models.DecimalField(**money_field_kwargs())
@@ -174,9 +232,12 @@ class DailyUsageRollup(models.Model):
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
     day = models.DateField()
     message_type = models.CharField(max_length=16, choices=UsageRecord.MessageType.choices)
-    category = models.CharField(max_length=16, choices=UsageRecord.Category.choices, blank=True, default="")
+    category = models.CharField(max_length=32, choices=UsageRecord.Category.choices, blank=True, default="")
     direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
     status = models.CharField(max_length=16, choices=UsageRecord.Status.choices)
+    free_reason = models.CharField(
+        max_length=24, choices=UsageRecord.FreeReason.choices, blank=True, default="", db_default=""
+    )
     messages = models.PositiveIntegerField(default=0)
     segments = models.PositiveBigIntegerField(default=0)
     cost = models.DecimalField(default=ZERO, **money_field_kwargs())
@@ -186,8 +247,8 @@ class DailyUsageRollup(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["wallet", "channel", "day", "message_type", "category", "direction", "status"],
-                name="rollup_unique_bucket",
+                fields=["wallet", "channel", "day", "message_type", "category", "direction", "status", "free_reason"],
+                name="rollup_unique_bucket_free_reason",
             )
         ]
         indexes = [models.Index(fields=["wallet", "day"], name="rollup_wallet_day")]
@@ -246,8 +307,29 @@ class PriceList(models.Model):
     effective_from = models.DateTimeField(unique=True)
     bill_failed_messages = models.BooleanField(
         default=True,
-        help_text="Carriers charge for a failed SMS segment that was submitted; when on, failed messages "
+        help_text="Carriers charge for a failed SMS segment that was submitted; when on, failed SMS and MMS "
         "are billed like delivered ones.",
+    )
+    whatsapp_pricing_model = models.CharField(
+        max_length=16,
+        choices=UsageRecord.PricingModel.choices[1:],
+        default=UsageRecord.PricingModel.PER_MESSAGE,
+        help_text="How this version prices WhatsApp, from its effective date. Events that carry Meta's "
+        "pricing object with the other model are refused.",
+    )
+    whatsapp_bill_failed = models.BooleanField(
+        default=False,
+        help_text="Meta charges delivered messages only; when on, failed WhatsApp messages are billed too.",
+    )
+    whatsapp_charge_reported_price = models.BooleanField(
+        default=False,
+        help_text="When the platform reports the price Meta charged (e.g. under a Max Price bid), charge that "
+        "instead of this list's price. Both are kept on the record either way.",
+    )
+    whatsapp_authorize_covers_price = models.BooleanField(
+        default=False,
+        help_text="Refuse a WhatsApp send the balance cannot cover (its price plus usage reported but not yet "
+        "charged), as Meta's own prepaid billing does. Off: sending pauses only below zero.",
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -259,11 +341,26 @@ class PriceList(models.Model):
         return f"{self.name} (from {self.effective_from:%Y-%m-%d})"
 
 
+# What makes a price unique within its list (rate-card import matches rows on these too).
+PRICE_KEY_FIELDS = [
+    "price_list", "channel_family", "message_type", "category", "direction", "country", "pricing_type", "tier_start",
+]  # fmt: skip
+
+
 class Price(models.Model):
     """Unit price per message (SMS: per segment) for one kind of message to one country.
 
-    `country` blank is the default for countries the list does not name.
-    `category` is set for WhatsApp conversations only.
+    `country` blank is the default for countries the list does not name (for WhatsApp,
+    Meta's "rest of world" market). `category` is set for WhatsApp only.
+
+    WhatsApp rate cards are data, so Meta's next change is a new version, not code:
+    - `tier_start`: the rate applies from the month's Nth paid message of that category
+      in that market (the workspace's calendar month in its time zone). Several rows
+      differing only in `tier_start` are volume tiers; one row (tier_start 1) is a flat rate.
+    - `pricing_type`: rows are normally `regular`. A message in a free window
+      (free_customer_service, free_entry_point) is free unless the version names a price
+      for its category and that type, which is how a version says "service messages in
+      the window are charged from this date".
     """
 
     class ChannelFamily(models.TextChoices):
@@ -273,22 +370,57 @@ class Price(models.Model):
     price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="prices")
     channel_family = models.CharField(max_length=16, choices=ChannelFamily.choices)
     message_type = models.CharField(max_length=16, choices=UsageRecord.MessageType.choices)
-    category = models.CharField(max_length=16, choices=UsageRecord.Category.choices, blank=True, default="")
+    category = models.CharField(max_length=32, choices=UsageRecord.Category.choices, blank=True, default="")
     direction = models.CharField(max_length=16, choices=UsageRecord.Direction.choices)
     country = models.CharField(max_length=2, blank=True, default="", help_text="ISO 3166-1 alpha-2; blank = default")
+    pricing_type = models.CharField(
+        max_length=24, choices=UsageRecord.PricingType.choices[1:], default=UsageRecord.PricingType.REGULAR
+    )
+    tier_start = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="First message of the month this rate applies to"
+    )
     unit_price = models.DecimalField(validators=[MinValueValidator(ZERO)], **money_field_kwargs())
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["price_list", "channel_family", "message_type", "category", "direction", "country"],
-                name="price_unique_per_list",
+                fields=PRICE_KEY_FIELDS,
+                name="price_unique_per_list_type_tier",
             ),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="price_nonnegative"),
+            models.CheckConstraint(condition=Q(tier_start__gte=1), name="price_tier_start_positive"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.message_type} {self.category} {self.direction} {self.country or '*'}: {self.unit_price}"
+        tier = f" from #{self.tier_start}" if self.tier_start > 1 else ""
+        kind = f" {self.pricing_type}" if self.pricing_type != UsageRecord.PricingType.REGULAR else ""
+        return (
+            f"{self.message_type} {self.category}{kind} {self.direction} {self.country or '*'}{tier}: {self.unit_price}"
+        )
+
+
+class WhatsAppVolume(models.Model):
+    """Paid WhatsApp messages of one category to one market in one workspace's month: the
+    running count that picks the volume tier. Added to by ingest with an atomic upsert
+    under the workspace's wallet locks, so concurrent batches never count a message twice
+    or give two messages the same place. `market` is the country the price list prices on
+    its own, blank for its default (rest of world)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="First day of the month, in the workspace's time zone")
+    category = models.CharField(max_length=32, choices=UsageRecord.Category.choices)
+    market = models.CharField(max_length=2, blank=True)
+    messages = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "month", "category", "market"], name="whatsappvolume_unique_bucket"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.category} {self.market or '*'}: {self.messages}"
 
 
 class CarrierFee(models.Model):

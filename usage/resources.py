@@ -20,6 +20,7 @@ class SpreadsheetSafeExport(resources.ModelResource):
 class UsageRecordResource(SpreadsheetSafeExport):
     workspace = fields.Field(attribute="workspace__slug", column_name="workspace")
     channel = fields.Field(attribute="channel__display_name", column_name="channel")
+    price_list = fields.Field(attribute="price_list__name", column_name="price_list")
 
     class Meta:
         model = UsageRecord
@@ -39,5 +40,11 @@ class UsageRecordResource(SpreadsheetSafeExport):
             "cost",
             "carrier_fee",
             "total",
+            "price_list",
+            "pricing_model",
+            "pricing_type",
+            "free_reason",
+            "tier",
+            "reported_price",
         ]
         export_order = fields

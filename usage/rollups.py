@@ -15,7 +15,7 @@ from django.db.models.functions import TruncDate
 from usage.models import DailyUsageRollup, UsageRecord
 from wallets.models import Wallet
 
-BUCKET_FIELDS = ("wallet_id", "channel_id", "day", "message_type", "category", "direction", "status")
+BUCKET_FIELDS = ("wallet_id", "channel_id", "day", "message_type", "category", "direction", "status", "free_reason")
 
 
 def rollup_rows_from_records(*, wallet: Wallet) -> list[DailyUsageRollup]:

@@ -22,8 +22,16 @@ from django.utils import timezone
 
 from usage import defaults
 from usage.authz_cache import Route, route_cached, route_remember
-from usage.events import FieldError, type_fits_channel
-from usage.models import Channel, DailyUsageRollup, NumberFeeCharge, PhoneNumber, UsageRecord
+from usage.events import FieldError, clean_country, clean_whatsapp_pricing, type_fits_channel
+from usage.models import (
+    Channel,
+    DailyUsageRollup,
+    NumberFeeCharge,
+    PhoneNumber,
+    PriceList,
+    UsageRecord,
+    WhatsAppVolume,
+)
 from usage.pricing import PriceBook, Quote
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
@@ -128,17 +136,78 @@ def _route(*, workspace: Workspace, ref: int | str) -> Route:
 
 
 def message_authorize_at_rate(
-    *, workspace: Workspace, ref: int | str, direction: str, message_type: str
+    *,
+    workspace: Workspace,
+    ref: int | str,
+    direction: str,
+    message_type: str,
+    pricing_fields: Mapping[str, object] | None = None,
 ) -> Authorization:
     """May this channel send (or receive) a message now? Uses `wallet_status`, the one rule,
     for a channel reference in two cache reads and one query.
+
+    When the price list in force says WhatsApp sends must be covered, an outbound WhatsApp
+    message is also refused unless the balance covers its price (category and country then
+    needed). Usage reported but not yet charged is nil here: ingest charges a batch in the
+    transaction that records it, so the balance read already holds every reported message.
 
     Raises what resolving the channel raises (ChannelNotFound, a type that does not fit).
     """
     route = _route(workspace=workspace, ref=ref)
     type_fits_channel(message_type=message_type, channel=Channel(pk=route.channel_id, kind=route.channel_kind))
     balance = Wallet.objects.values_list("balance", flat=True).get(pk=route.wallet_id)
-    return authorization_decide(kind=route.wallet_kind, balance=balance, released=route.released, direction=direction)
+    answer = authorization_decide(kind=route.wallet_kind, balance=balance, released=route.released, direction=direction)
+    if not answer.allowed or route.wallet_kind != Wallet.Kind.WHATSAPP or direction != UsageRecord.Direction.OUTBOUND:
+        return answer
+    now = timezone.now()
+    in_force = PriceList.objects.filter(effective_from__lte=now).order_by("-effective_from").first()
+    if in_force is None or not in_force.whatsapp_authorize_covers_price:
+        return answer
+    raw = pricing_fields or {}
+    for name in ("category", "country"):
+        if raw.get(name) is None:
+            raise FieldError(
+                name, f"Needed while the price list requires WhatsApp sends to be covered: give the {name}."
+            )
+    pricing = clean_whatsapp_pricing(raw, message_type=message_type)
+    price = whatsapp_message_price(
+        workspace=workspace,
+        category=pricing.category,
+        country=clean_country(raw["country"]),
+        pricing_type=pricing.pricing_type,
+        at=now,
+    )
+    if balance < price:
+        return Authorization(False, "whatsapp_balance_below_price", balance)
+    return answer
+
+
+def whatsapp_message_price(
+    *, workspace: Workspace, category: str, country: str, pricing_type: str | None, at: datetime
+) -> Decimal:
+    """What the workspace's next WhatsApp message of this kind would be charged at `at` (its tier included)."""
+    quote = PriceBook.load(countries=[country]).quote(
+        at=at,
+        message_type=UsageRecord.MessageType.WHATSAPP,
+        category=category,
+        direction=UsageRecord.Direction.OUTBOUND,
+        country=country,
+        segments=1,
+        pricing_type=pricing_type or UsageRecord.PricingType.REGULAR,
+    )
+    (part,) = _tiered_parts(workspace=workspace, quote=quote, category=category, at=at, messages=1)
+    return part.cost + quote.carrier_fee
+
+
+@dataclass(frozen=True)
+class TierPart:
+    """The messages of a planned send that fall in one volume tier."""
+
+    tier: int
+    first_message: int  # the month's count this part starts at (1 = the month's first message)
+    messages: int
+    unit_price: Decimal
+    cost: Decimal
 
 
 @dataclass(frozen=True)
@@ -147,6 +216,7 @@ class Estimate:
     recipients: int
     total: Decimal
     balance: Decimal
+    parts: list[TierPart] = field(default_factory=list)  # WhatsApp only
 
     @property
     def balance_after(self) -> Decimal:
@@ -157,20 +227,72 @@ class Estimate:
         return self.balance_after >= ZERO
 
 
+def whatsapp_month_count(*, workspace_id: int, tz: ZoneInfo, at: datetime, category: str, market: str) -> int:
+    """Paid messages of the category to the market so far in the workspace's month of `at`."""
+    month = at.astimezone(tz).date().replace(day=1)
+    volume = WhatsAppVolume.objects.filter(workspace_id=workspace_id, month=month, category=category, market=market)
+    return volume.values_list("messages", flat=True).first() or 0
+
+
+def _tiered_parts(*, workspace: Workspace, quote: Quote, category: str, at: datetime, messages: int) -> list[TierPart]:
+    """The next `messages` of this kind this month, after those already sent, split by tier."""
+    already = 0
+    if quote.is_tiered:
+        already = whatsapp_month_count(
+            workspace_id=workspace.id, tz=ZoneInfo(workspace.timezone), at=at, category=category, market=quote.market
+        )
+    return tier_parts(quote=quote, already=already, messages=messages)
+
+
+def tier_parts(*, quote: Quote, already: int, messages: int) -> list[TierPart]:
+    """`messages` more messages after the month's `already`, split at the tier boundaries they cross."""
+    if not quote.is_tiered:
+        return [TierPart(quote.tier or 1, already + 1, messages, quote.unit_price, quote.cost * messages)]
+    parts = []
+    place, left = already + 1, messages
+    while left:
+        tier = quote.tier_of(place)
+        next_start = quote.tiers[tier][0] if tier < len(quote.tiers) else None
+        count = left if next_start is None else min(left, next_start - place)
+        priced = quote.at_tier(tier)
+        parts.append(TierPart(tier, place, count, priced.unit_price, priced.cost * count))
+        place, left = place + count, left - count
+    return parts
+
+
 def send_estimate(
-    *, ref: ChannelRef, message_type: str, category: str, direction: str, country: str, segments: int, recipients: int
+    *,
+    ref: ChannelRef,
+    message_type: str,
+    category: str,
+    direction: str,
+    country: str,
+    segments: int,
+    recipients: int,
+    pricing_type: str = "",
+    now: datetime | None = None,
 ) -> Estimate:
-    """The cost of sending one message to `recipients` people now, and whether the balance covers it."""
+    """The cost of sending one message to `recipients` people now, and whether the balance covers it.
+
+    A WhatsApp rate in volume tiers is priced from the month's count so far: the part of the
+    send below the next boundary at this tier's rate, the rest at the next tier's (and so on).
+    """
+    now = now or timezone.now()
     quote = PriceBook.load(countries=[country]).quote(
-        at=timezone.now(),
+        at=now,
         message_type=message_type,
         category=category,
         direction=direction,
         country=country,
         segments=segments,
+        pricing_type=pricing_type or UsageRecord.PricingType.REGULAR,
     )
     wallet = wallet_for_channel(channel=ref.channel)
-    return Estimate(quote=quote, recipients=recipients, total=quote.total * recipients, balance=wallet.balance)
+    if message_type != UsageRecord.MessageType.WHATSAPP:
+        return Estimate(quote=quote, recipients=recipients, total=quote.total * recipients, balance=wallet.balance)
+    parts = _tiered_parts(workspace=ref.channel.workspace, quote=quote, category=category, at=now, messages=recipients)
+    total = sum((part.cost for part in parts), ZERO) + quote.carrier_fee * recipients
+    return Estimate(quote=quote, recipients=recipients, total=total, balance=wallet.balance, parts=parts)
 
 
 @dataclass(frozen=True)
@@ -321,6 +443,7 @@ class DaySpend:
     message_cost: Decimal
     carrier_fees: Decimal
     number_fees: Decimal
+    free_messages: int = 0  # WhatsApp messages of the day that cost nothing (a free window, not delivered)
 
     @property
     def total(self) -> Decimal:
@@ -378,6 +501,7 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
         .annotate(
             n_messages=Sum("messages"),
             n_segments=Sum("segments"),
+            n_free=Sum("messages", filter=~Q(free_reason="")),
             sum_cost=Sum("cost"),
             sum_carrier=Sum("carrier_fee"),
         )
@@ -400,6 +524,7 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
                 message_cost=row.get("sum_cost") or ZERO,
                 carrier_fees=row.get("sum_carrier") or ZERO,
                 number_fees=fees_per_day.get(day, ZERO),
+                free_messages=row.get("n_free") or 0,
             )
         )
         day += timedelta(days=1)
@@ -413,34 +538,59 @@ def usage_summary(*, wallet: Wallet, filters: UsageFilters) -> UsageSummary:
     )
 
 
+FreeReason = UsageRecord.FreeReason
+
+
 @dataclass(frozen=True)
 class CategoryUsage:
+    """One category's messages in a range: those charged and those free, by why they were free."""
+
     label: str
     messages: int
     message_cost: Decimal
     carrier_fees: Decimal
     total: Decimal
+    free: dict[str, int] = field(default_factory=dict)  # FreeReason value -> messages
+
+    @property
+    def free_messages(self) -> int:
+        return sum(self.free.values())
+
+    @property
+    def paid_messages(self) -> int:
+        return self.messages - self.free_messages
+
+    def free_for(self, reason: str) -> int:
+        return self.free.get(reason, 0)
 
 
 def usage_by_category(*, wallet: Wallet, filters: UsageFilters) -> list[CategoryUsage]:
-    """WhatsApp conversations per category (SMS: per message type), largest spend first."""
+    """WhatsApp messages per category, paid and free (SMS: per message type), largest spend first.
+
+    Free windows are counted, not hidden: a category whose messages were all free still
+    has its row, with the counts per free reason."""
     labels = dict(UsageRecord.Category.choices) | dict(UsageRecord.MessageType.choices)
     rows = (
         _rollups(wallet=wallet, filters=filters)
-        .values("message_type", "category")
+        .values("message_type", "category", "free_reason")
         .annotate(n=Sum("messages"), cost=Sum("cost"), carrier=Sum("carrier_fee"), total=Sum("total"))
-        .order_by("-total", "message_type", "category")
+        .order_by()
     )
-    return [
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        grouped.setdefault((row["message_type"], row["category"]), []).append(row)
+    categories = [
         CategoryUsage(
-            label=labels[row["category"]] if row["category"] else labels[row["message_type"]],
-            messages=row["n"],
-            message_cost=row["cost"],
-            carrier_fees=row["carrier"],
-            total=row["total"],
+            label=labels[category] if category else labels[message_type],
+            messages=sum(row["n"] for row in group),
+            message_cost=sum((row["cost"] for row in group), ZERO),
+            carrier_fees=sum((row["carrier"] for row in group), ZERO),
+            total=sum((row["total"] for row in group), ZERO),
+            free={row["free_reason"]: row["n"] for row in group if row["free_reason"]},
         )
-        for row in rows
+        for (message_type, category), group in grouped.items()
     ]
+    return sorted(categories, key=lambda usage: (-usage.total, -usage.messages, usage.label))
 
 
 def usage_records(*, wallet: Wallet, filters: UsageFilters) -> QuerySet[UsageRecord]:
@@ -461,7 +611,7 @@ class UsageTable:
 def usage_table(*, wallet: Wallet, filters: UsageFilters, record_count: int) -> UsageTable:
     """One page of records. `record_count` comes from the rollups (the summary's message
     count), which saves a COUNT over up to a year of records on every page view."""
-    records = usage_records(wallet=wallet, filters=filters).select_related("channel", "phone_number")
+    records = usage_records(wallet=wallet, filters=filters).select_related("channel", "phone_number", "price_list")
     paginator = Paginator(records, defaults.USAGE_TABLE_PAGE_SIZE)
     paginator.count = record_count  # cached_property: set, so Django never runs COUNT(*)
     try:

@@ -5,6 +5,7 @@ tests/test_api_rules_match.py derives values from each field here and holds the 
 Answers are formatted here too (money as strings)."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -17,10 +18,12 @@ from usage.events import (
     MAX_ID,
     MAX_MESSAGE_ID_LENGTH,
     MAX_RECIPIENTS,
+    MAX_REPORTED_PRICE,
     MESSAGE_ID_RE,
     FieldError,
     clean_channel_ref,
     clean_occurred_at,
+    clean_reported_price,
 )
 from usage.models import UsageRecord
 from usage.segments import MAX_SEGMENTS
@@ -74,6 +77,22 @@ class OccurredAtField(serializers.Field):
         return value.isoformat()
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "description": f"USD, 0 to {MAX_REPORTED_PRICE}"}
+)
+class ReportedPriceField(serializers.Field):
+    """The price per message Meta charged, read by usage.events.clean_reported_price."""
+
+    def to_internal_value(self, data: object) -> Decimal | None:
+        try:
+            return clean_reported_price(data, message_type=UsageRecord.MessageType.WHATSAPP)
+        except FieldError as error:
+            raise serializers.ValidationError(error.message) from None
+
+    def to_representation(self, value: Decimal) -> str:
+        return str(value)
+
+
 class StrictCharField(serializers.CharField):
     """A JSON string only: DRF's CharField would take 123 as "123", which the schema does not allow."""
 
@@ -112,6 +131,21 @@ def _choices(choices: type) -> list[str]:
     return [value for value in choices.values if value]
 
 
+CATEGORY_CHOICES = _choices(UsageRecord.Category)
+PRICING_TYPE_CHOICES = _choices(UsageRecord.PricingType)
+
+
+class MetaPricingSerializer(serializers.Serializer):
+    """The `pricing` object of Meta's WhatsApp status webhook, as it arrives."""
+
+    pricing_model = StrictChoiceField(
+        choices=["PMP", "CBP"], required=False, help_text="PMP per message (from 1 July 2025), CBP per conversation"
+    )
+    category = StrictChoiceField(choices=CATEGORY_CHOICES)
+    type = StrictChoiceField(choices=PRICING_TYPE_CHOICES, required=False, help_text="Default regular")
+    billable = serializers.BooleanField(required=False, help_text="Being retired by Meta; must agree with type")
+
+
 class UsageEventSerializer(serializers.Serializer):
     id = StrictRegexField(
         MESSAGE_ID_RE.pattern,
@@ -124,11 +158,22 @@ class UsageEventSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
     category = StrictChoiceField(
-        choices=_choices(UsageRecord.Category),
+        choices=CATEGORY_CHOICES,
         required=False,
         allow_null=True,
         allow_blank=True,
-        help_text="WhatsApp only (and then required): the conversation category.",
+        help_text="WhatsApp only, without `pricing`: Meta's category.",
+    )
+    pricing = MetaPricingSerializer(
+        required=False, allow_null=True, help_text="WhatsApp only: Meta's pricing object; wins over category"
+    )
+    pricing_type = StrictChoiceField(
+        choices=PRICING_TYPE_CHOICES, required=False, allow_null=True, help_text="WhatsApp only, without `pricing`"
+    )
+    reported_price = ReportedPriceField(
+        required=False,
+        allow_null=True,
+        help_text="WhatsApp only: the price per message Meta charged, if the platform knows it (USD string)",
     )
     direction = StrictChoiceField(choices=UsageRecord.Direction.choices)
     status = StrictChoiceField(choices=UsageRecord.Status.choices)
@@ -172,12 +217,28 @@ class AuthorizeRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     direction = StrictChoiceField(choices=UsageRecord.Direction.choices)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
+    category = StrictChoiceField(
+        choices=CATEGORY_CHOICES,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="WhatsApp: needed when the price list requires sends to be covered by the balance",
+    )
+    country = StrictRegexField(
+        COUNTRY_FORM_RE.pattern,
+        trim_whitespace=False,
+        required=False,
+        allow_null=True,
+        help_text="WhatsApp: as category; the recipient's country",
+    )
+    pricing_type = StrictChoiceField(choices=PRICING_TYPE_CHOICES, required=False, allow_null=True)
 
 
 class AuthorizationSerializer(serializers.Serializer):
     allowed = serializers.BooleanField()
     reason = serializers.ChoiceField(
-        choices=["sms_wallet_empty", "whatsapp_balance_negative", "number_released"], allow_null=True
+        choices=["sms_wallet_empty", "whatsapp_balance_negative", "whatsapp_balance_below_price", "number_released"],
+        allow_null=True,
     )
     balance = _money()
 
@@ -185,9 +246,8 @@ class AuthorizationSerializer(serializers.Serializer):
 class EstimateRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
-    category = StrictChoiceField(
-        choices=_choices(UsageRecord.Category), required=False, allow_null=True, allow_blank=True
-    )
+    category = StrictChoiceField(choices=CATEGORY_CHOICES, required=False, allow_null=True, allow_blank=True)
+    pricing_type = StrictChoiceField(choices=PRICING_TYPE_CHOICES, required=False, allow_null=True)
     direction = StrictChoiceField(choices=UsageRecord.Direction.choices, required=False, default="outbound")
     country = StrictRegexField(COUNTRY_FORM_RE.pattern, trim_whitespace=False)
     segments = StrictIntegerField(min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True)
@@ -202,6 +262,14 @@ class EstimateRequestSerializer(serializers.Serializer):
     recipients = StrictIntegerField(min_value=1, max_value=MAX_RECIPIENTS)
 
 
+class TierPartSerializer(serializers.Serializer):
+    tier = serializers.IntegerField()
+    first_message = serializers.IntegerField(help_text="The month's message count this part starts at")
+    messages = serializers.IntegerField()
+    unit_price = _money()
+    cost = _money()
+
+
 class EstimateSerializer(serializers.Serializer):
     unit_price = _money()
     segments = serializers.IntegerField()
@@ -213,6 +281,9 @@ class EstimateSerializer(serializers.Serializer):
     balance = _money()
     balance_after = _money()
     covered = serializers.BooleanField()
+    pricing_model = serializers.ChoiceField(choices=UsageRecord.PricingModel.choices, help_text="Blank for SMS/MMS")
+    tier = serializers.IntegerField(allow_null=True, help_text="WhatsApp: the volume tier the first message lands in")
+    tiers = TierPartSerializer(many=True, help_text="WhatsApp: the send split at the tier boundaries it crosses")
 
 
 class AutoTopUpSerializer(serializers.Serializer):

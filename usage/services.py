@@ -5,10 +5,11 @@ import json
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -16,8 +17,8 @@ from django.utils import timezone
 
 from usage import authz_cache
 from usage import events as ev
-from usage.models import ApiKey, DailyUsageRollup, UsageRecord
-from usage.pricing import NoPrice, NoPriceList, PriceBook, Quote
+from usage.models import ApiKey, DailyUsageRollup, UsageRecord, WhatsAppVolume
+from usage.pricing import NoPrice, NoPriceList, PriceBook, PricingMismatch, Quote
 from usage.selectors import ChannelNotFound, ChannelRef, channels_resolve
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
@@ -50,6 +51,9 @@ class EventKind(NamedTuple):
     status: str
     country: str
     segments: int
+    pricing_type: str
+    declared_model: str
+    reported_price: Decimal | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,14 +97,19 @@ def _event_clean(raw: object, *, now: datetime) -> tuple[str, datetime, EventKin
     raw = ev.require_object(raw, field="event")
     message_type = ev.clean_type(raw.get("type"))
     message_id = ev.clean_message_id(raw.get("id"))
+    channel = ev.clean_channel_ref(raw.get("channel"))
+    pricing = ev.clean_whatsapp_pricing(raw, message_type=message_type)
     kind = EventKind(
-        channel=ev.clean_channel_ref(raw.get("channel")),
+        channel=channel,
         message_type=message_type,
-        category=ev.clean_category(raw.get("category"), message_type=message_type),
+        category=pricing.category,
         direction=ev.clean_direction(raw.get("direction")),
         status=ev.clean_status(raw.get("status")),
         country=ev.clean_country(raw.get("country")),
         segments=ev.message_segments(raw, message_type=message_type),
+        pricing_type=pricing.pricing_type,
+        declared_model=pricing.declared_model,
+        reported_price=ev.clean_reported_price(raw.get("reported_price"), message_type=message_type),
     )
     return message_id, ev.clean_occurred_at(raw.get("occurred_at"), now=now), kind
 
@@ -112,11 +121,14 @@ def _kind_key(raw: object) -> tuple | None:
     if not isinstance(raw, dict | Mapping):
         return None
     get = raw.get
-    segments, channel = get("segments"), get("channel")
+    segments, channel, pricing = get("segments"), get("channel"), get("pricing")
     body = get("body") if segments is None else None  # the body is read only without segments
+    if isinstance(pricing, dict):  # Meta's object, made hashable; its values' types count too
+        pricing = tuple(sorted((key, type(value), value) for key, value in pricing.items()))
     return (
         get("type"), get("category"), get("direction"), get("status"), get("country"),
-        type(segments), segments, body, type(channel), channel,
+        type(segments), segments, body, type(channel), channel, type(pricing), pricing,
+        get("pricing_type"), type(get("reported_price")), get("reported_price"),
     )  # fmt: skip
 
 
@@ -193,7 +205,10 @@ def usage_batch_price(*, workspace: Workspace, events: object, now: datetime) ->
             errors.append(ev.ApiError(index, "occurred_at", str(error)))
             continue
         except NoPrice as error:
-            errors.append(ev.ApiError(index, "country", str(error)))
+            errors.append(ev.ApiError(index, error.field, str(error)))
+            continue
+        except PricingMismatch as error:
+            errors.append(ev.ApiError(index, "pricing.pricing_model", str(error)))
             continue
         priced.append(PricedEvent(message_id, occurred_at, priced_kind))
     if errors:
@@ -210,6 +225,9 @@ def _kind_price(kind: EventKind, ref: ChannelRef, book: PriceBook, at: datetime)
         country=kind.country,
         segments=kind.segments,
         status=kind.status,
+        pricing_type=kind.pricing_type or UsageRecord.PricingType.REGULAR,
+        declared_model=kind.declared_model,
+        reported_price=kind.reported_price,
     )
     return PricedKind(
         ref=ref,
@@ -264,6 +282,7 @@ def _ingest_priced(*, workspace: Workspace, priced: list[PricedEvent]) -> Ingest
             first_seen[event.message_id] = event
     recorded = _recorded_message_ids(workspace=workspace, message_ids=list(first_seen))
     new_events = [event for message_id, event in first_seen.items() if message_id not in recorded]
+    new_events = _tiers_assign(workspace=workspace, events=new_events)
 
     by_wallet: dict[str, list[PricedEvent]] = defaultdict(list)
     for event in new_events:
@@ -284,6 +303,54 @@ def _ingest_priced(*, workspace: Workspace, priced: list[PricedEvent]) -> Ingest
     return IngestResult(
         accepted=len(new_events), duplicates=len(priced) - len(new_events), charged=charged, balances=balances
     )
+
+
+def _tiers_assign(*, workspace: Workspace, events: list[PricedEvent]) -> list[PricedEvent]:
+    """Each volume-tiered message priced at the tier its place in the month gives it.
+
+    The month's count per category and market (the workspace's calendar month, in its
+    time zone) is raised by this batch's new messages in one atomic upsert that returns
+    the new counts; this batch's messages then take the places just before them, in
+    batch order. Replays never count: only messages not yet recorded come here. Ingests
+    of one workspace hold its wallet locks, and the upsert locks each count row besides,
+    so two batches never take the same places.
+    """
+    tiered = [event for event in events if event.quote.is_tiered]
+    if not tiered:
+        return events
+    tz = ZoneInfo(workspace.timezone)
+    buckets: dict[tuple[date, str, str], list[PricedEvent]] = defaultdict(list)
+    for event in tiered:
+        month = event.occurred_at.astimezone(tz).date().replace(day=1)
+        buckets[month, event.kind.category, event.quote.market].append(event)
+    keys = list(buckets)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {WhatsAppVolume._meta.db_table} AS volume (workspace_id, month, category, market, messages) "  # noqa: S608
+            "SELECT %s, * FROM unnest(%s::date[], %s::text[], %s::text[], %s::bigint[]) "
+            "ON CONFLICT (workspace_id, month, category, market) "
+            "DO UPDATE SET messages = volume.messages + EXCLUDED.messages "
+            "RETURNING month, category, market, messages",
+            [
+                workspace.id,
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+                [key[2] for key in keys],
+                [len(buckets[key]) for key in keys],
+            ],
+        )
+        counts = {(month, category, market): messages for month, category, market, messages in cursor.fetchall()}
+    at_tier: dict[tuple[PricedKind, int], PricedKind] = {}
+    placed: dict[str, PricedEvent] = {}
+    for key, bucket in buckets.items():
+        before = counts[key] - len(bucket)
+        for place, event in enumerate(bucket, start=before + 1):
+            tier = event.quote.tier_of(place)
+            kind = at_tier.get((event.kind, tier))
+            if kind is None:
+                kind = at_tier[event.kind, tier] = replace(event.kind, quote=event.quote.at_tier(tier))
+            placed[event.message_id] = event._replace(kind=kind)
+    return [placed.get(event.message_id, event) for event in events]
 
 
 def _recorded_message_ids(*, workspace: Workspace, message_ids: list[str]) -> set[str]:
@@ -336,14 +403,20 @@ KIND_COLUMNS: tuple[tuple[str, str, Callable[[PricedKind, WalletCharge], object]
     ("status", "text", lambda kind, charge: kind.status),
     ("country", "text", lambda kind, charge: kind.country),
     ("segments", "integer", lambda kind, charge: kind.quote.segments),
+    ("price_list_id", "bigint", lambda kind, charge: kind.quote.price_list_id),
+    ("pricing_model", "text", lambda kind, charge: kind.quote.pricing_model),
+    ("pricing_type", "text", lambda kind, charge: kind.quote.pricing_type),
+    ("tier", "smallint", lambda kind, charge: kind.quote.tier),
     ("unit_price", "numeric", lambda kind, charge: kind.quote.unit_price),
+    ("reported_price", "numeric", lambda kind, charge: kind.quote.reported_price),
+    ("free_reason", "text", lambda kind, charge: kind.quote.free_reason),
     ("cost", "numeric", lambda kind, charge: kind.quote.cost),
     ("carrier_fee", "numeric", lambda kind, charge: kind.quote.carrier_fee),
     ("total", "numeric", lambda kind, charge: kind.quote.total),
     ("posting_id", "bigint", lambda kind, charge: charge.posting_id),
     ("carrier_posting_id", "bigint", lambda kind, charge: charge.carrier_posting_id),
 )
-ROLLUP_KEY = ("wallet_id", "channel_id", "day", "message_type", "category", "direction", "status")
+ROLLUP_KEY = ("wallet_id", "channel_id", "day", "message_type", "category", "direction", "status", "free_reason")
 ROLLUP_SUMS = ("messages", "segments", "cost", "carrier_fee", "total")
 
 
@@ -371,13 +444,13 @@ def _set_based_sql() -> str:
             ORDER BY e.n
             ON CONFLICT (workspace_id, message_id) DO NOTHING
             RETURNING wallet_id, channel_id, occurred_at, message_type, category, direction, status,
-                segments, cost, carrier_fee, total
+                free_reason, segments, cost, carrier_fee, total
         ), rolled_up AS (
             INSERT INTO {rollups} ({key}, {", ".join(ROLLUP_SUMS)})
             SELECT wallet_id, channel_id, (occurred_at AT TIME ZONE %(timezone)s)::date, message_type, category,
-                direction, status, count(*), sum(segments), sum(cost), sum(carrier_fee), sum(total)
+                direction, status, free_reason, count(*), sum(segments), sum(cost), sum(carrier_fee), sum(total)
             FROM inserted
-            GROUP BY 1, 2, 3, 4, 5, 6, 7
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
             ON CONFLICT ({key}) DO UPDATE SET {updates}
         )
         SELECT count(*) FROM inserted
