@@ -490,16 +490,34 @@ def _ours_hot(writers: int, postings: int) -> dict:
     }
 
 
-def _pgbench_hot(*, pgbench: str, script: str, slug: str, writers: int, postings: int) -> dict:
-    """pgbench running bench/<script> on a scratch wallet of its own; every posting checked stored."""
+def _pgbench_hot(*, pgbench: str, script: str, slug: str, writers: int, postings: int, bare: bool = False) -> dict:
+    """pgbench running bench/<script> on a scratch wallet of its own; every posting checked stored.
+
+    `bare`: on copies of the wallet and ledger tables with their keys, checks and indexes
+    but none of our triggers or foreign keys, which prices those against the plain posting."""
     _, _, wallets = _funded_workspace(slug, "1000000")
     wallet = wallets[Wallet.Kind.SMS]
+    tables = {"wallets": Wallet._meta.db_table, "ledger": WalletTransaction._meta.db_table}
+    if bare:
+        with connection.cursor() as cursor:
+            for name, table in list(tables.items()):
+                cursor.execute(f"DROP TABLE IF EXISTS bench_bare_{name}")
+                cursor.execute(f"CREATE TABLE bench_bare_{name} (LIKE {table} INCLUDING ALL) WITH (fillfactor = 10)")
+                tables[name] = f"bench_bare_{name}"
+            cursor.execute("INSERT INTO bench_bare_wallets SELECT * FROM wallets_wallet WHERE id = %s", [wallet.id])
     result = pgbench_run(
         pgbench=pgbench, script=BENCH_DIR / script, url=os.environ["DATABASE_URL"], clients=writers,
-        transactions=postings, variables={"wallet": wallet.id, "n": 0},
+        transactions=postings, variables={"wallet": wallet.id, "n": 0, **tables},
     )  # fmt: skip
-    stored = WalletTransaction.objects.filter(wallet=wallet, kind="message_charge").count()
-    balance = Wallet.objects.get(pk=wallet.pk).balance
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {tables['ledger']} WHERE wallet_id = %s AND kind = 'message_charge'", [wallet.id]
+        )
+        stored = cursor.fetchone()[0]
+        cursor.execute(f"SELECT balance FROM {tables['wallets']} WHERE id = %s", [wallet.id])
+        balance = cursor.fetchone()[0]
+        if bare:
+            cursor.execute("DROP TABLE bench_bare_wallets, bench_bare_ledger")
     expected = Decimal("1000000") - Decimal("0.010000") * writers * postings
     result["lost_updates"] = (writers * postings - stored) + int(balance != expected)
     return result
@@ -510,24 +528,23 @@ def hot_wallet(*, writers: int, postings: int) -> dict:
     would measure the GIL, not the wallet lock.
 
     The limit is pgbench running the least a posting can be (bench/hot_wallet_posting.sql:
-    one statement, the balance update and the ledger row) on the same table with the same
+    one statement, the balance update and the ledger row) on the same tables with the same
     triggers and constraints, with as many clients as we have writers, each posting as
-    often. A second pgbench runs our posting function with no Python around it, which
-    splits the gap between the SQL and the caller. The peer is django-hordak's
+    often. Two more pgbench runs say where a gap comes from: the same statement on bare
+    copies of the tables (our triggers and foreign keys), and our posting function with no
+    Python around it (the caller). The peer is django-hordak's
     transfer_to (bench/hordak_peer.py) at the same concurrency."""
     ours = _ours_hot(writers, postings)
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version_num")
         server_version = int(cursor.fetchone()[0])
     pgbench = pgbench_binary(server_version)
-    limit = function = None
+    limit = bare = function = None
     if pgbench:
-        limit = _pgbench_hot(
-            pgbench=pgbench, script="hot_wallet_posting.sql", slug="bench-hot-limit", writers=writers, postings=postings
-        )
-        function = _pgbench_hot(
-            pgbench=pgbench, script="hot_wallet_function.sql", slug="bench-hot-fn", writers=writers, postings=postings
-        )
+        sizes = {"pgbench": pgbench, "writers": writers, "postings": postings}
+        limit = _pgbench_hot(script="hot_wallet_posting.sql", slug="bench-hot-limit", **sizes)
+        bare = _pgbench_hot(script="hot_wallet_posting.sql", slug="bench-hot-bare", bare=True, **sizes)
+        function = _pgbench_hot(script="hot_wallet_function.sql", slug="bench-hot-fn", **sizes)
     peer = hordak_transfers(writers=writers, postings=postings, bench_url=os.environ["DATABASE_URL"])
     report = ledger_verify()
     return {
@@ -539,10 +556,13 @@ def hot_wallet(*, writers: int, postings: int) -> dict:
         "pgbench": pgbench,
         "limit_per_s": limit and limit["per_s"],
         "limit_lost_updates": limit and limit["lost_updates"],
+        "bare_per_s": bare and bare["per_s"],
+        "bare_lost_updates": bare and bare["lost_updates"],
         "function_per_s": function and function["per_s"],
         "peer_per_s": peer["per_s"],
         "peer_errors": peer["errors"],
         "ratio_to_limit": limit and ours["postings_per_s"] / limit["per_s"],
+        "ratio_to_bare": bare and ours["postings_per_s"] / bare["per_s"],
         "ratio_to_function": function and ours["postings_per_s"] / function["per_s"],
         "ratio_to_peer": ours["postings_per_s"] / peer["per_s"],
     }
