@@ -19,7 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "var" / "bench-hordak"
-REQUIREMENTS = ("django-hordak==2.0.0", "psycopg[binary]>=3.2")
+# The portal's own Django and psycopg (requirements.txt), so the two differ only in the ledger.
+REQUIREMENTS = ("django-hordak==2.0.0", "Django==5.2.19", "psycopg[binary]==3.3.9")
 SETTINGS = '''"""Written by bench/hordak_peer.py: the least Django settings django-hordak runs under."""
 import os
 from urllib.parse import urlsplit
