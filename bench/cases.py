@@ -1,4 +1,4 @@
-"""The six benchmarks. Each returns a dict of figures, with its baseline measured in the same run."""
+"""The six benchmarks. Each returns a dict of figures, with its limit (and peer) measured in the same run."""
 
 import json
 import multiprocessing
@@ -38,6 +38,10 @@ def _timed(fn) -> tuple[float, object]:
     started = time.perf_counter()
     result = fn()
     return time.perf_counter() - started, result
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
 def _funded_workspace(slug: str, amount: str, channel_kind: str = Channel.Kind.SMS) -> tuple[Workspace, Channel, dict]:
@@ -207,10 +211,6 @@ def _authorize_load(*, wrk: str | None, port: int, body: dict, secret: str, seco
         }
     result["requests_per_s"] = result["requests"] / result["seconds"]
     return result
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def authorize(*, wrk: str | None, port: int, seconds: int) -> dict:
