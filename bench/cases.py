@@ -313,6 +313,7 @@ def wallet_page(*, runs: int) -> dict:
         "p50_ms": times[len(times) // 2],
         "p95_ms": p95,
         "queries": len(queries),
+        "empty_p50_ms": empty_times[len(empty_times) // 2],
         "empty_p95_ms": empty_p95,
         "empty_queries": len(empty_queries),
         "sql_ms": sql_ms,
