@@ -23,8 +23,11 @@ HOST = "127.0.0.1"
 
 
 @contextmanager
-def gunicorn(*, port: int, workers: int = 2, threads: int = 1) -> Iterator[psutil.Process]:
-    """gunicorn on 127.0.0.1:port, no request logging, API rate limits lifted; stopped on exit."""
+def gunicorn(
+    *, port: int, workers: int = 2, threads: int = 1, app: str = "billing_portal.wsgi"
+) -> Iterator[psutil.Process]:
+    """gunicorn serving `app` on 127.0.0.1:port, no request logging, API rate limits lifted;
+    stopped on exit. Every app the bench compares runs under these same settings."""
     env = {
         **os.environ,
         "API_RATE_USAGE": "1000000/min",
@@ -32,7 +35,7 @@ def gunicorn(*, port: int, workers: int = 2, threads: int = 1) -> Iterator[psuti
         "LOG_LEVEL": "WARNING",
     }
     command = [
-        sys.executable, "-m", "gunicorn", "billing_portal.wsgi",
+        sys.executable, "-m", "gunicorn", app,
         "--bind", f"{HOST}:{port}", "--workers", str(workers), "--threads", str(threads),
         "--timeout", "120", "--log-level", "warning",
     ]  # fmt: skip
@@ -158,3 +161,42 @@ def wrk_post(*, wrk: str, port: int, path: str, body: dict, auth: str, connectio
         "p95_ms": float(p95),
         "p99_ms": float(p99),
     }
+
+
+def pgbench_binary(server_version_num: int) -> str | None:
+    """A pgbench of the server's major version if there is one (the pgserver wheel ships
+    one, Debian's postgresql-contrib another), else any pgbench found."""
+    candidates = []
+    try:
+        import pgserver
+
+        candidates.append(Path(pgserver.__file__).parent / "pginstall/bin/pgbench")
+    except ImportError:
+        pass
+    candidates += sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    if found := shutil.which("pgbench"):
+        candidates.append(Path(found))
+    found_any = None
+    for candidate in candidates:
+        if not candidate.exists():
+            continue
+        version = subprocess.run([candidate, "--version"], capture_output=True, text=True, check=False).stdout
+        if match := re.search(r"\) (\d+)", version):
+            if int(match.group(1)) == server_version_num // 10000:
+                return str(candidate)
+            found_any = found_any or str(candidate)
+    return found_any
+
+
+def pgbench_run(*, pgbench: str, script: Path, url: str, clients: int, transactions: int, variables: dict) -> dict:
+    """`clients` connections each running `script` `transactions` times; pgbench's own rate,
+    which leaves out connecting, as the Python writers' rate does."""
+    defines = [arg for name, value in variables.items() for arg in ("-D", f"{name}={value}")]
+    out = subprocess.run(
+        [pgbench, "-n", "-f", str(script), "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
+         "-t", str(transactions), *defines, url],
+        capture_output=True, text=True, check=True, timeout=3600,
+    ).stdout  # fmt: skip
+    processed = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", out).group(1))
+    return {"transactions": processed, "per_s": tps}
