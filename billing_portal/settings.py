@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "payments",
     "finance",
     "ops",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +234,8 @@ CELERY_TASK_ROUTES = {
     "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
     "usage.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    # Emails and webhook deliveries wait on other people's servers: never in front of a top-up.
+    "alerts.tasks.*": {"queue": CELERY_QUEUE_NOTICES},
 }
 # Workers log through LOGGING below (JSON lines with the task id), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -262,12 +265,14 @@ AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=5)
 PAYMENTS_RECONCILE_WINDOW_HOURS = env.int("PAYMENTS_RECONCILE_WINDOW_HOURS", default=48)
 
 # --- email --------------------------------------------------------------------------
+# The demo writes each email to a file under var/emails/ (one .log file per message batch).
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
 EMAIL_URL = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 EMAIL_HOST = EMAIL_URL["EMAIL_HOST"]
 EMAIL_PORT = EMAIL_URL["EMAIL_PORT"]
@@ -284,6 +289,8 @@ REST_FRAMEWORK = {
         "authorize": env("API_RATE_AUTHORIZE", default="5000/s"),
         "estimate": env("API_RATE_ESTIMATE", default="60/s"),
         "wallets": env("API_RATE_WALLETS", default="60/s"),
+        "events": env("API_RATE_EVENTS", default="60/s"),
+        "webhook_endpoints": env("API_RATE_WEBHOOK_ENDPOINTS", default="10/s"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -294,10 +301,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alerts.schema.webhooks_document",
+    ],
 }
 
 # --- billing rules --------------------------------------------------------------------
 WHATSAPP_LOW_BALANCE = Decimal(env.str("WHATSAPP_LOW_BALANCE", default="20"))
+
+# --- alerts and webhooks (alerts/defaults.py holds the product numbers) -----------------
+# Outside production a webhook may go to http:// on loopback (the demo's webhook_listen,
+# the tests' receivers); private, link-local and metadata addresses are refused always.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=not PRODUCTION)
 
 # --- observability -------------------------------------------------------------------
 # /metrics answers only requests bearing this token when it is set (required in production).

@@ -20,12 +20,12 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from alerts.services import auto_top_up_failed_record, auto_top_up_paused_record
 from payments.exceptions import PaymentError, PaymentRefused
 from payments.models import TOP_UP_MAX, TOP_UP_MIN, StripeCustomer, StripeEvent, TopUp
 from payments.stripe_api import stripe_client
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
 from wallets.money import CENT, format_usd, from_cents, to_cents
-from wallets.notices import admins_notify
 from wallets.services import ledger_post
 
 logger = logging.getLogger(__name__)
@@ -161,16 +161,7 @@ def _topup_close(*, topup_id: int, status: str, reason: str = "", payment_intent
         topup.payment_intent_id = topup.payment_intent_id or payment_intent_id
         topup.save(update_fields=["status", "failure_reason", "payment_intent_id", "updated_at"])
         if topup.kind == TopUp.Kind.AUTO and status == TopUp.Status.FAILED:
-            wallet = topup.wallet
-            admins_notify(
-                workspace=wallet.workspace,
-                subject=f"Auto top-up failed: {wallet.get_kind_display()} wallet",
-                body=(
-                    f"We could not charge your saved card {format_usd(topup.amount)} for the "
-                    f"{wallet.get_kind_display()} wallet. Stripe said: {reason}\n\n"
-                    "No credit was added. Update your card, or top up manually, to keep messaging running."
-                ),
-            )
+            auto_top_up_failed_record(topup=topup, reason=reason)
     return True
 
 
@@ -349,6 +340,7 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
             return None
         if attempts.filter(created_at__gte=now - timedelta(days=1)).count() >= settings.AUTO_TOP_UP_MAX_PER_DAY:
             logger.warning("Wallet %s reached %s auto top-ups today", wallet_id, settings.AUTO_TOP_UP_MAX_PER_DAY)
+            auto_top_up_paused_record(wallet=wallet, limit=settings.AUTO_TOP_UP_MAX_PER_DAY)
             return None
         try:
             with transaction.atomic():

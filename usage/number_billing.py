@@ -26,6 +26,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from alerts.models import EventType
+from alerts.services import number_event_record
 from usage.models import E164_VALIDATOR, Channel, NumberFeeCharge, PhoneNumber
 from usage.number_selectors import (
     HELD_STATUSES,
@@ -40,7 +42,6 @@ from usage.pricing import NoPrice, NoPriceList, number_monthly_fee
 from wallets.exceptions import InsufficientBalance
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO, format_usd
-from wallets.notices import admins_notify
 from wallets.services import PostingRequest, ledger_post, ledger_post_many
 
 Status = PhoneNumber.Status
@@ -227,10 +228,6 @@ def phone_number_purchase(
 # --- periodic billing -----------------------------------------------------------------
 
 
-def _notify(number: PhoneNumber, subject: str, body: str) -> None:
-    admins_notify(workspace=number.channel.workspace, subject=subject, body=body)
-
-
 def _release(*, number: PhoneNumber, now: datetime) -> NumberBillingEvent:
     """Release a locked number: no more fees, its unpaid periods written off."""
     written_off = number.fee_charges.filter(status=FeeStatus.UNPAID).update(
@@ -239,12 +236,12 @@ def _release(*, number: PhoneNumber, now: datetime) -> NumberBillingEvent:
     number.status = Status.RELEASED
     number.released_at = now
     number.save(update_fields=["status", "released_at"])
-    _notify(
-        number,
-        f"Number {number.number} was released",
-        f"Your number {number.number} was released on {number.release_scheduled_for:%d %b %Y} because its "
-        f"monthly fee went unpaid for two billing periods. {written_off} unpaid fee(s) were written off; "
-        "you owe nothing for them. Buy a new number from the SMS wallet page to keep sending.",
+    number_event_record(
+        number=number,
+        type=EventType.NUMBER_RELEASED,
+        key="",
+        release_on=number.release_scheduled_for,
+        written_off=written_off,
     )
     return NumberBillingEvent(
         number.number, number.release_scheduled_for, "released", detail=f"{written_off} written off"
@@ -286,26 +283,21 @@ def _period_bill(*, number_id: int, index: int, now: datetime) -> list[NumberBil
 def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[NumberBillingEvent]:
     """Warn at the first unpaid period; schedule the release at the second."""
     unpaid = number_unpaid_count(phone_number=number)
-    fee = format_usd(number.monthly_fee)
     if unpaid >= 2 and number.status == Status.ACTIVE:
         number.status = Status.RELEASE_SCHEDULED
         number.release_scheduled_for = _period_end(anchor, index)
         number.save(update_fields=["status", "release_scheduled_for"])
-        _notify(
-            number,
-            f"Number {number.number} will be released on {number.release_scheduled_for:%d %b %Y}",
-            f"The SMS balance could not cover the {fee} monthly fee of {number.number} for a second billing "
-            f"period. The number will be released on {number.release_scheduled_for:%d %b %Y} unless you top up "
-            "the SMS wallet before then; a top-up pays the outstanding fees and cancels the release.",
+        number_event_record(
+            number=number,
+            type=EventType.NUMBER_RELEASE_SCHEDULED,
+            key=number.release_scheduled_for,
+            release_on=number.release_scheduled_for,
         )
         return [NumberBillingEvent(number.number, number.release_scheduled_for, "release_scheduled")]
     if unpaid == 1:
         would_release = anniversary(anchor, index + 2) - timedelta(days=1)
-        _notify(
-            number,
-            f"Monthly fee for {number.number} unpaid",
-            f"The SMS balance could not cover the {fee} monthly fee of {number.number}. Your number "
-            f"{number.number} will be released on {would_release:%d %b %Y} unless you top up the SMS wallet.",
+        number_event_record(
+            number=number, type=EventType.NUMBER_FEE_UNPAID, key=anniversary(anchor, index), release_on=would_release
         )
     return []
 
@@ -573,10 +565,5 @@ def number_fees_settle(*, wallet_id: int, now: datetime | None = None) -> list[N
                 events.append(NumberBillingEvent(number.number, number.release_scheduled_for, "release_cancelled"))
                 number.status, number.release_scheduled_for = Status.ACTIVE, None
                 number.save(update_fields=["status", "release_scheduled_for"])
-                _notify(
-                    number,
-                    f"Release of {number.number} cancelled",
-                    f"Thank you for topping up: the outstanding fees of {number.number} are paid and the number "
-                    "will not be released.",
-                )
+                number_event_record(number=number, type=EventType.NUMBER_RELEASE_CANCELLED, key=charge.id)
     return events
