@@ -256,7 +256,11 @@ def test_a_card_that_needs_authentication_fails_and_asks_for_a_manual_top_up(
     assert topup.status == "failed"
     assert "Please top up manually" in topup.failure_reason
     assert WalletTransaction.objects.filter(kind="auto_top_up").count() == 0
-    assert len(mail.outbox) == 1
+    # The charge crossed the wallet's US$20 alert line too: one email each.
+    assert sorted(m.subject for m in mail.outbox) == [
+        "[Acme] Auto top-up failed: WhatsApp wallet",
+        "[Acme] WhatsApp balance below US$20.00",
+    ]
 
 
 @pytest.mark.django_db

@@ -278,7 +278,8 @@ def test_a_balance_exactly_equal_to_the_fee_pays_it_leaves_zero_and_suspends_sms
     assert charges(number)[-1] == (date(2026, 8, 15), "charged")
     assert sms_wallet.balance == Decimal("0")
     assert wallet_status(kind="sms", balance=sms_wallet.balance).state == WalletState.SUSPENDED
-    assert mail.outbox == []
+    # No number notice; the wallet's own suspension event tells the admins once.
+    assert [m.subject for m in mail.outbox] == ["[Acme] SMS wallet empty: SMS and MMS suspended"]
 
 
 def test_a_purchase_the_balance_cannot_cover_is_refused_and_writes_nothing(workspace, owner, sms_wallet):
