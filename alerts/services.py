@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +22,7 @@ from alerts import defaults
 from alerts.models import AlertRule, Event, EventType, ExtraRecipient, NotificationPreference
 from alerts.selectors import WalletAlerting, admin_recipients, event_payload, wallet_alerting
 from wallets.models import Wallet, WalletTransaction, Workspace
-from wallets.money import CENT, format_usd
+from wallets.money import CENT, ZERO, format_usd
 from wallets.selectors import wallet_status
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,17 @@ def _wallet_data(kind: str, balance: Decimal, **extra) -> dict:
     return {"wallet": kind, "balance": _money(balance), **extra}
 
 
+def _fell_before(*, wallet_id: int, posting_id: int, line: Decimal, at_line_is_below: bool) -> bool:
+    """Did an earlier ledger row of the wallet go below the line? A rise is a recovery only
+    after a fall: a new wallet's first top-up from zero recovers nothing. Crossings of one
+    line alternate along the ledger, so any earlier fall makes this rise its recovery."""
+    if at_line_is_below:
+        fell = Q(balance_before__gt=line, balance_after__lte=line)
+    else:
+        fell = Q(balance_before__gte=line, balance_after__lt=line)
+    return WalletTransaction.objects.filter(fell, wallet_id=wallet_id, id__lt=posting_id).exists()
+
+
 def posting_drafts(*, alerting: WalletAlerting, postings: list[WalletTransaction]) -> list[EventDraft]:
     """The events a committed run of postings causes, in ledger order.
 
@@ -101,7 +113,9 @@ def posting_drafts(*, alerting: WalletAlerting, postings: list[WalletTransaction
     around a line crosses it (and alerts) once per real crossing, never per posting.
     """
     drafts: list[EventDraft] = []
-    kind = alerting.kind
+    kind, wallet_id = alerting.kind, alerting.wallet_id
+    # SMS stops at zero itself; WhatsApp only below it (wallets.selectors.wallet_status).
+    stop_at_zero = kind == Wallet.Kind.SMS
     for posting in postings:
         before, after = posting.balance_before, posting.balance_after
         stopped_before = not wallet_status(kind=kind, balance=before).messaging_allowed
@@ -113,17 +127,23 @@ def posting_drafts(*, alerting: WalletAlerting, postings: list[WalletTransaction
                     data = _wallet_data(kind, after, threshold=_money(threshold), rule_id=rule_id, **row)
                     drafts.append(EventDraft(EventType.WALLET_LOW, f"wallet.low:{rule_id}:{posting.id}", data))
             if stopped_after and not stopped_before:
-                stop = EventType.WALLET_SUSPENDED if kind == Wallet.Kind.SMS else EventType.WALLET_PAUSED
+                stop = EventType.WALLET_SUSPENDED if stop_at_zero else EventType.WALLET_PAUSED
                 drafts.append(EventDraft(stop, f"{stop}:{posting.id}", _wallet_data(kind, after, **row)))
             continue
         if posting.kind in CREDIT_KINDS:
             data = _wallet_data(kind, after, amount=_money(posting.amount), top_up=posting.kind, **row)
             drafts.append(EventDraft(EventType.TOP_UP_SUCCEEDED, f"top_up.succeeded:{posting.id}", data))
-        if stopped_before and not stopped_after:
+        if (
+            stopped_before
+            and not stopped_after
+            and _fell_before(wallet_id=wallet_id, posting_id=posting.id, line=ZERO, at_line_is_below=stop_at_zero)
+        ):
             resumed = EventType.WALLET_RESUMED
             drafts.append(EventDraft(resumed, f"{resumed}:{posting.id}", _wallet_data(kind, after, **row)))
         for rule_id, threshold in reversed(alerting.rules):  # lowest line first, as the balance rises
-            if before < threshold <= after:
+            if before < threshold <= after and _fell_before(
+                wallet_id=wallet_id, posting_id=posting.id, line=threshold, at_line_is_below=False
+            ):
                 data = _wallet_data(kind, after, threshold=_money(threshold), rule_id=rule_id, **row)
                 drafts.append(EventDraft(EventType.WALLET_RECOVERED, f"wallet.recovered:{rule_id}:{posting.id}", data))
     return drafts
