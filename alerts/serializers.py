@@ -54,9 +54,11 @@ class WebhookEndpointSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=2000, help_text="https:// and a public address (checked again at delivery)")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.choices), required=False, default=list,
+        child=serializers.ChoiceField(choices=EventType.choices),
+        required=False,
+        default=list,
         help_text="The types to deliver; empty means all",
-    )  # fmt: skip
+    )
     enabled = serializers.BooleanField(read_only=True)
     disabled_reason = serializers.CharField(read_only=True)
     created = serializers.SerializerMethodField()

@@ -217,9 +217,13 @@ def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
     )
     if target.scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            target.address, target.port, timeout=timeout, retries=False,
-            server_hostname=target.host, assert_hostname=target.host,
-        )  # fmt: skip
+            target.address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+        )
     else:
         pool = urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False)
     default_port = 443 if target.scheme == "https" else 80
@@ -227,9 +231,13 @@ def _post(target: Target, *, body: bytes, headers: dict[str, str]) -> Answer:
     try:
         with pool:
             response = pool.urlopen(
-                "POST", target.path, body=body, headers={"Host": host_header, **headers},
-                redirect=False, preload_content=False,
-            )  # fmt: skip
+                "POST",
+                target.path,
+                body=body,
+                headers={"Host": host_header, **headers},
+                redirect=False,
+                preload_content=False,
+            )
             text = response.read(defaults.get("DELIVERY_RESPONSE_KEPT"), decode_content=False)
             response.release_conn()
     except urllib3.exceptions.HTTPError as exc:
@@ -280,8 +288,12 @@ def _record(delivery: WebhookDelivery, answer: Answer) -> WebhookDelivery:
             _endpoint_failure(endpoint_id=endpoint.pk, now=now)
     logger.info(
         "Webhook delivery %s (%s) to endpoint %s: attempt %s, %s",
-        delivery.id, delivery.event_type, endpoint.pk, delivery.attempts, answer.code or answer.error,
-    )  # fmt: skip
+        delivery.id,
+        delivery.event_type,
+        endpoint.pk,
+        delivery.attempts,
+        answer.code or answer.error,
+    )
     return delivery
 
 

@@ -155,8 +155,10 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {name.lower(): value for name, value in self.headers.items()}
                 receiver.requests.append((headers, body))
-                code = receiver.check(headers, body) if receiver.check else (
-                    receiver.answers.pop(0) if receiver.answers else 200
+                code = (
+                    receiver.check(headers, body)
+                    if receiver.check
+                    else (receiver.answers.pop(0) if receiver.answers else 200)
                 )
                 self.send_response(code)
                 self.send_header("Content-Length", "0")

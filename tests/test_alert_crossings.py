@@ -80,9 +80,11 @@ def test_a_balance_oscillating_around_the_line_alerts_once_per_real_crossing():
         ledger_post(wallet_id=wallet.id, kind="adjustment", amount=Decimal(amount), idempotency_key=f"o{n}", memo="x")
     ledger_post_many(
         wallet_id=wallet.id,
-        requests=[PostingRequest("adjustment", Decimal("1"), "b1", memo="x"),
-                  PostingRequest("adjustment", Decimal("-1"), "b2", memo="x")],
-    )  # fmt: skip
+        requests=[
+            PostingRequest("adjustment", Decimal("1"), "b1", memo="x"),
+            PostingRequest("adjustment", Decimal("-1"), "b2", memo="x"),
+        ],
+    )
 
     assert types(workspace) == ["wallet.low", "wallet.recovered", "wallet.low", "wallet.recovered", "wallet.low"]
 

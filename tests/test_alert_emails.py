@@ -55,9 +55,12 @@ def test_an_admin_who_turned_a_type_off_is_not_emailed_and_extra_recipients_are(
     sent = {message.subject: message.to for message in mail.outbox}
     assert sent == {
         "[Acme] SMS balance below US$10.00": ["second@example.com", "finance@example.com"],
-        "[Acme] SMS wallet empty: SMS and MMS suspended": ["owner@example.com", "second@example.com",
-                                                           "finance@example.com"],
-    }  # fmt: skip
+        "[Acme] SMS wallet empty: SMS and MMS suspended": [
+            "owner@example.com",
+            "second@example.com",
+            "finance@example.com",
+        ],
+    }
     suspended = next(m for m in mail.outbox if "suspended" in m.subject)
     assert "Your SMS wallet is empty (-US$0.50): all SMS and MMS, inbound and outbound, are suspended" in suspended.body
 

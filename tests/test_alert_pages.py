@@ -26,8 +26,13 @@ def test_each_wallet_page_shows_its_default_alert_and_takes_another(owner_client
 
 @pytest.mark.parametrize(
     ("raw", "message"),
-    [("20,00", "is not an amount"), ("1e3", "is not an amount"), ("0", "more than US$0.00"), ("", "is not an amount"),
-     ("10", "already an alert at US$10.00")],  # fmt: skip
+    [
+        ("20,00", "is not an amount"),
+        ("1e3", "is not an amount"),
+        ("0", "more than US$0.00"),
+        ("", "is not an amount"),
+        ("10", "already an alert at US$10.00"),
+    ],
 )
 def test_a_bad_threshold_is_explained_and_nothing_is_saved(owner_client, workspace, raw, message):
     response = owner_client.post("/w/acme/settings/billing/sms/alerts/", {"threshold": raw}, follow=True)
@@ -45,7 +50,8 @@ def test_an_alert_is_removed(owner_client, workspace):
 
 def test_staff_without_billing_permission_and_outsiders_reach_no_alert_page(client, workspace, teammate, outsider):
     client.force_login(teammate)
-    for url in ("/w/acme/settings/notifications/", "/w/acme/settings/webhooks/", "/w/acme/settings/billing/sms/live.json"):
+    for page in ("notifications/", "webhooks/", "billing/sms/live.json"):
+        url = f"/w/acme/settings/{page}"
         assert client.get(url).status_code == 403
     assert client.post("/w/acme/settings/billing/sms/alerts/", {"threshold": "5"}).status_code == 403
     client.force_login(outsider)
@@ -59,7 +65,8 @@ def test_an_admin_turns_off_the_emails_they_do_not_want(owner_client, owner, wor
     off = set(NotificationPreference.objects.filter(user=owner, email=False).values_list("event_type", flat=True))
     assert "wallet.low" in off and "wallet.suspended" not in off and len(off) == 10
     page = owner_client.get("/w/acme/settings/notifications/").content.decode()
-    assert 'value="wallet.suspended" id="pref-3" aria-label="Email me: SMS wallet empty: SMS and MMS suspended" checked' in page
+    suspended = 'value="wallet.suspended" id="pref-3" aria-label="Email me: SMS wallet empty: SMS and MMS suspended"'
+    assert f"{suspended} checked" in page
 
 
 def test_an_extra_recipient_is_added_and_a_bad_address_explained(owner_client, workspace):
@@ -123,8 +130,11 @@ def test_live_json_gives_the_balance_state_badge_and_banners(owner_client, works
     assert response["Cache-Control"] == "no-store"
     body = response.json()
     assert (body["kind"], body["balance"], body["balance_display"], body["state"]) == (
-        "sms", "-3.000000", "-US$3.00", "suspended"
-    )  # fmt: skip
+        "sms",
+        "-3.000000",
+        "-US$3.00",
+        "suspended",
+    )
     assert 'data-state="suspended"' in body["badge_html"]
     assert 'data-banner="sms-suspended"' in body["banners_html"]
     assert owner_client.get("/w/acme/settings/billing/fax/live.json").status_code == 404

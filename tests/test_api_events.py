@@ -45,8 +45,10 @@ def test_events_page_oldest_first_in_the_webhook_shape(client, workspace, key):
     assert [e["id"] for e in rest["data"]] == [e.id for e in events[2:]]
     assert rest["has_more"] is False
     assert get(client, key, after=rest["next_after"]).json() == {
-        "data": [], "has_more": False, "next_after": events[-1].id
-    }  # fmt: skip
+        "data": [],
+        "has_more": False,
+        "next_after": events[-1].id,
+    }
 
 
 @pytest.mark.django_db
@@ -58,8 +60,8 @@ def test_another_workspaces_events_are_never_listed(client, workspace, other_wor
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("params", "field"), [({"after": "x"}, "after"), ({"after": "-1"}, "after"), ({"limit": "0"}, "limit"),
-                          ({"limit": "101"}, "limit")]  # fmt: skip
+    ("params", "field"),
+    [({"after": "x"}, "after"), ({"after": "-1"}, "after"), ({"limit": "0"}, "limit"), ({"limit": "101"}, "limit")],
 )
 def test_a_bad_cursor_is_a_400_naming_the_field(client, workspace, key, params, field):
     response = get(client, key, **params)

@@ -15,9 +15,11 @@ def auth(key: str) -> dict:
 
 def test_a_registered_endpoint_answers_its_secret_once(client, workspace, key):
     response = client.post(
-        URL, {"url": "http://127.0.0.1:8430/", "event_types": ["wallet.low", "wallet.suspended"]},
-        content_type="application/json", **auth(key),
-    )  # fmt: skip
+        URL,
+        {"url": "http://127.0.0.1:8430/", "event_types": ["wallet.low", "wallet.suspended"]},
+        content_type="application/json",
+        **auth(key),
+    )
     assert response.status_code == 201
     body = response.json()
     endpoint = WebhookEndpoint.objects.get()
@@ -25,8 +27,10 @@ def test_a_registered_endpoint_answers_its_secret_once(client, workspace, key):
     assert body["secret"] == endpoint.secret
     assert body["secret"].startswith("whsec_")
     assert (body["url"], body["event_types"], body["enabled"]) == (
-        "http://127.0.0.1:8430/", ["wallet.low", "wallet.suspended"], True
-    )  # fmt: skip
+        "http://127.0.0.1:8430/",
+        ["wallet.low", "wallet.suspended"],
+        True,
+    )
     assert endpoint.workspace == workspace
 
     listed = client.get(URL, **auth(key))
@@ -44,7 +48,9 @@ def test_a_registered_endpoint_answers_its_secret_once(client, workspace, key):
         ({}, "url", "required"),
     ],
 )
-def test_a_bad_endpoint_is_a_400_naming_the_field_and_nothing_is_stored(client, workspace, key, payload, field, message):
+def test_a_bad_endpoint_is_a_400_naming_the_field_and_nothing_is_stored(
+    client, workspace, key, payload, field, message
+):
     response = client.post(URL, payload, content_type="application/json", **auth(key))
     assert response.status_code == 400
     [error] = response.json()["errors"]

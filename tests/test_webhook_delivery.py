@@ -178,8 +178,12 @@ def test_a_delivery_claimed_by_a_worker_that_died_is_sent_by_the_beat_sweep_afte
         # The event is recorded but its queued task is lost (no on-commit run here), and a
         # worker claims the delivery then dies before sending anything.
         fund(wallet_of(workspace, "whatsapp"), "25", key="opening")
-        ledger_post(wallet_id=wallet_of(workspace, "whatsapp").id, kind="message_charge",
-                    amount=Decimal("-10"), idempotency_key="m1")  # fmt: skip
+        ledger_post(
+            wallet_id=wallet_of(workspace, "whatsapp").id,
+            kind="message_charge",
+            amount=Decimal("-10"),
+            idempotency_key="m1",
+        )
         from alerts.services import posting_events_record
         from wallets.models import WalletTransaction
 
@@ -233,9 +237,7 @@ def test_an_endpoint_of_another_type_is_not_sent_the_event(
     assert webhook_receiver.requests == []
 
 
-def test_workspaces_share_nothing_even_with_one_url(
-    workspace, webhook_receiver, django_capture_on_commit_callbacks
-):
+def test_workspaces_share_nothing_even_with_one_url(workspace, webhook_receiver, django_capture_on_commit_callbacks):
     other = WorkspaceFactory(slug="initech", name="Initech")
     a = webhooks.webhook_endpoint_create(workspace=workspace, url=webhook_receiver.url)
     b = webhooks.webhook_endpoint_create(workspace=other, url=webhook_receiver.url)

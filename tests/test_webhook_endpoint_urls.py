@@ -26,8 +26,10 @@ def resolving(monkeypatch, answers: dict[str, list[str]]) -> None:
     def getaddrinfo(host, port, *args, **kwargs):
         if host not in answers:
             raise socket.gaierror(f"unknown host {host}")
-        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
-                for a in answers[host]]  # fmt: skip
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in answers[host]
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
@@ -55,8 +57,14 @@ def resolving(monkeypatch, answers: dict[str, list[str]]) -> None:
     ],
 )
 def test_private_loopback_and_metadata_urls_are_refused_in_production(production, monkeypatch, workspace, url, why):
-    resolving(monkeypatch, {"localhost": ["127.0.0.1", "::1"], "internal.example.com": ["93.184.216.34", "10.1.2.3"],
-                            "hooks.example.com": ["93.184.216.34"]})  # fmt: skip
+    resolving(
+        monkeypatch,
+        {
+            "localhost": ["127.0.0.1", "::1"],
+            "internal.example.com": ["93.184.216.34", "10.1.2.3"],
+            "hooks.example.com": ["93.184.216.34"],
+        },
+    )
     with pytest.raises(webhooks.EndpointInvalid) as refused:
         webhooks.webhook_endpoint_create(workspace=workspace, url=url)
     assert why in str(refused.value)
@@ -69,8 +77,12 @@ def test_a_public_https_url_is_accepted_and_connects_to_the_checked_address(prod
     endpoint = webhooks.webhook_endpoint_create(workspace=workspace, url="https://hooks.example.com/billing?v=1")
     target = endpoint_url_check(endpoint.url)
     assert (target.scheme, target.host, target.port, target.address, target.path) == (
-        "https", "hooks.example.com", 443, "93.184.216.34", "/billing?v=1"
-    )  # fmt: skip
+        "https",
+        "hooks.example.com",
+        443,
+        "93.184.216.34",
+        "/billing?v=1",
+    )
     assert endpoint.secret.startswith("whsec_")
 
 

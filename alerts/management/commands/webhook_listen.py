@@ -34,8 +34,9 @@ class Command(BaseCommand):
             if secret:
                 return [secret]
             return list(
-                WebhookEndpoint.objects.filter(url__regex=rf"^https?://(127\.0\.0\.1|localhost|\[::1\]):{port}(/|$)")
-                .values_list("secret", flat=True)
+                WebhookEndpoint.objects.filter(
+                    url__regex=rf"^https?://(127\.0\.0\.1|localhost|\[::1\]):{port}(/|$)"
+                ).values_list("secret", flat=True)
             )
 
         class Handler(BaseHTTPRequestHandler):
