@@ -1,7 +1,8 @@
 """Events and webhook endpoints in the platform API: thin views over alerts.selectors/webhooks."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +64,7 @@ class WebhookEndpointsView(ApiView):
     throttle_scope = "webhook_endpoints"
 
     @extend_schema(
-        responses={200: WebhookEndpointSerializer(many=True), 401: ERROR_RESPONSES[401]},
+        responses={200: WebhookEndpointSerializer(many=True), 401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429]},
         summary="The workspace's webhook endpoints (secrets are not shown again)",
     )
     def get(self, request: Request) -> Response:
@@ -87,10 +88,13 @@ class WebhookEndpointView(ApiView):
     throttle_scope = "webhook_endpoints"
 
     @extend_schema(
-        responses={204: None, 401: ERROR_RESPONSES[401], **NOT_FOUND},
+        parameters=[OpenApiParameter("endpoint_id", int, OpenApiParameter.PATH)],
+        responses={204: None, 401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429], **NOT_FOUND},
         summary="Delete an endpoint; nothing more is delivered to it",
     )
-    def delete(self, request: Request, endpoint_id: int) -> Response:
-        endpoint = get_object_or_404(WebhookEndpoint, workspace=request.auth.workspace, pk=endpoint_id)
+    def delete(self, request: Request, endpoint_id: str) -> Response:
+        if not endpoint_id.isascii() or not endpoint_id.isdigit():
+            raise Http404("No such endpoint.")
+        endpoint = get_object_or_404(WebhookEndpoint, workspace=request.auth.workspace, pk=int(endpoint_id))
         webhooks.webhook_endpoint_delete(endpoint=endpoint)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -89,3 +89,11 @@ def test_the_schema_documents_the_events_api_and_every_webhook(client):
     body = schema["x-webhooks"]["wallet.low"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/Event"}
     assert set(schema["components"]["schemas"]["Event"]["properties"]) == {"id", "type", "created", "workspace", "data"}
+
+
+@pytest.mark.parametrize("endpoint_id", ["abc", "null%2Cnull", "99999999999999999999999", "-1"])
+def test_deleting_an_id_that_is_not_one_is_a_json_404(client, workspace, key, endpoint_id):
+    response = client.delete(f"{URL}/{endpoint_id}", **auth(key))
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"][0]["message"]
