@@ -281,10 +281,9 @@ def alert_rule_add(*, wallet: Wallet, threshold: object, user=None) -> AlertRule
         return AlertRule.objects.create(wallet=wallet, threshold=amount, created_by=user)
 
 
-def alert_rule_remove(*, wallet: Wallet, rule_id: int) -> None:
-    deleted, _ = AlertRule.objects.filter(wallet=wallet, pk=rule_id).delete()
-    if not deleted:
-        raise AlertSettingInvalid("That alert no longer exists.")
+def alert_rule_remove(*, rule: AlertRule) -> None:
+    """The line's past events stay: they name the rule by id, not by a foreign key."""
+    rule.delete()
 
 
 def alert_rules_default(*, wallet: Wallet) -> None:
@@ -317,5 +316,5 @@ def extra_recipient_add(*, workspace: Workspace, email: str) -> ExtraRecipient:
         raise AlertSettingInvalid(f"{email} already receives the alerts.") from exc
 
 
-def extra_recipient_remove(*, workspace: Workspace, recipient_id: int) -> None:
-    ExtraRecipient.objects.filter(workspace=workspace, pk=recipient_id).delete()
+def extra_recipient_remove(*, recipient: ExtraRecipient) -> None:
+    recipient.delete()

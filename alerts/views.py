@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts import services, webhooks
-from alerts.models import EventType, WebhookDelivery, WebhookEndpoint
+from alerts.models import AlertRule, EventType, ExtraRecipient, WebhookDelivery, WebhookEndpoint
 from alerts.selectors import email_preferences, endpoint_deliveries, extra_recipients, iso_utc, webhook_endpoints
 from wallets.models import Wallet
 from wallets.money import format_usd
@@ -47,12 +47,8 @@ def alert_rule_add(request: HttpRequest, kind: str) -> HttpResponse:
 @workspace_view(billing=True)
 def alert_rule_remove(request: HttpRequest, kind: str, rule_id: int) -> HttpResponse:
     wallet = _wallet(request, kind)
-    try:
-        services.alert_rule_remove(wallet=wallet, rule_id=rule_id)
-    except services.AlertSettingInvalid as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, "Alert removed.")
+    services.alert_rule_remove(rule=get_object_or_404(AlertRule, wallet=wallet, pk=rule_id))
+    messages.success(request, "Alert removed.")
     return _wallet_page(request, wallet)
 
 
@@ -112,7 +108,8 @@ def recipient_add(request: HttpRequest) -> HttpResponse:
 @require_POST
 @workspace_view(billing=True)
 def recipient_remove(request: HttpRequest, recipient_id: int) -> HttpResponse:
-    services.extra_recipient_remove(workspace=request.workspace, recipient_id=recipient_id)
+    recipient = get_object_or_404(ExtraRecipient, workspace=request.workspace, pk=recipient_id)
+    services.extra_recipient_remove(recipient=recipient)
     messages.success(request, "Recipient removed.")
     return _notifications(request)
 
