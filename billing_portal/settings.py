@@ -301,6 +301,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the event types, wherever they appear (an event's type, an endpoint's filter);
+    # the usage API's message `type` keeps the name it had before events also had a `type`.
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "alerts.models.EventType",
+        "TypeEnum": "usage.models.UsageRecord.MessageType",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "alerts.schema.webhooks_document",
