@@ -9,6 +9,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
+from alerts.models import Event
 from payments.models import StripeCustomer, TopUp
 from payments.services import auto_top_up_charge, payment_intent_settle
 from payments.tasks import auto_top_up_run
@@ -238,6 +239,9 @@ def test_the_daily_maximum_stops_further_auto_top_ups(
 
     assert TopUp.objects.filter(status="succeeded").count() == 2
     assert stripe_standin.count("payment_intent") == 2
+    # Told once that the day's cap paused it, however many charges came after.
+    [paused] = Event.objects.filter(type="auto_top_up.paused")
+    assert (paused.data["wallet"], paused.data["daily_limit"]) == ("sms", 2)
 
 
 @pytest.mark.django_db

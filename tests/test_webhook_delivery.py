@@ -244,3 +244,16 @@ def test_workspaces_share_nothing_even_with_one_url(workspace, webhook_receiver,
     cross_low(other, django_capture_on_commit_callbacks)
     assert list(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == [b.id]
     assert a.secret != b.secret
+
+
+def test_the_readmes_example_delivery_is_signed_as_the_readme_says():
+    """The README's example headers and body, with its secret, pass its own recipe (own_verify)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    header = next(line for line in readme.splitlines() if line.startswith("Billing-Signature: "))
+    body = next(line for line in readme.splitlines() if line.startswith('{"id":42,'))
+    fields = dict(part.split("=", 1) for part in header.removeprefix("Billing-Signature: ").split(","))
+    headers = {"billing-signature": header.removeprefix("Billing-Signature: ")}
+    assert own_verify("whsec_readme", headers, body.encode(), now=int(fields["t"]))
+    assert not own_verify("whsec_other", headers, body.encode(), now=int(fields["t"]))
