@@ -6,6 +6,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from alerts import services
+from payments.models import TopUp
+from payments.signals import auto_top_up_failed, auto_top_up_paused
 from wallets.models import Wallet, WalletTransaction
 from wallets.signals import posting_committed
 
@@ -22,3 +24,13 @@ def events_on_posting(
 def default_rules_for_new_wallet(sender: type, instance: Wallet, created: bool, **kwargs: object) -> None:
     if created:
         services.alert_rules_default(wallet=instance)
+
+
+@receiver(auto_top_up_failed, dispatch_uid="alerts.auto_top_up_failed")
+def event_on_auto_top_up_failed(sender: type, topup: TopUp, reason: str, **kwargs: object) -> None:
+    services.auto_top_up_failed_record(topup=topup, reason=reason)
+
+
+@receiver(auto_top_up_paused, dispatch_uid="alerts.auto_top_up_paused")
+def event_on_auto_top_up_paused(sender: type, wallet: Wallet, limit: int, **kwargs: object) -> None:
+    services.auto_top_up_paused_record(wallet=wallet, limit=limit)

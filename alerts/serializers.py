@@ -28,6 +28,9 @@ class EventDataSerializer(serializers.Serializer):
     monthly_fee = serializers.CharField(required=False, help_text=f"number.*: {MONEY}")
     release_on = serializers.DateField(required=False, help_text="number.*: the (scheduled) release date")
     written_off = serializers.IntegerField(required=False, help_text="number.released: unpaid fees written off")
+    unpaid_periods = serializers.IntegerField(
+        required=False, help_text="number.release_scheduled: billing periods unpaid in a row"
+    )
 
 
 class EventSerializer(serializers.Serializer):

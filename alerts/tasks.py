@@ -4,7 +4,7 @@ their rows (an event emailed once by `emailed_at`; a delivery attempted only whe
 from celery import shared_task
 
 from alerts import services, webhooks
-from billing_portal.celery import billing_task_options
+from common.tasks import billing_task_options
 
 
 @shared_task(**billing_task_options())

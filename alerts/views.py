@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_POST
 from alerts import services, webhooks
 from alerts.models import AlertRule, EventType, ExtraRecipient, WebhookDelivery, WebhookEndpoint
 from alerts.selectors import email_preferences, endpoint_deliveries, extra_recipients, iso_utc, webhook_endpoints
+from common.views import workspace_view
 from wallets.models import Wallet
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
 from wallets.selectors import wallet_status
 
 WALLET_PAGES = {Wallet.Kind.SMS: "sms_wallet", Wallet.Kind.WHATSAPP: "whatsapp_billing"}

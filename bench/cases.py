@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bench.server import gunicorn, post_load, tree_rss, wrk_post
+from phone_numbers.services import number_fees_bill
 from usage.exports import usage_csv_lines
 from usage.models import Channel, UsageRecord
-from usage.number_billing import number_fees_bill
 from usage.selectors import UsageFilters, one_year_before, usage_records
 from usage.services import api_key_create
 from wallets.models import Membership, Wallet, WalletTransaction, Workspace

@@ -6,8 +6,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict] = {
     # Hourly: a number bills on its anniversary in its workspace's time zone, and
     # some zone's midnight passes every hour (zones offset by :30 or :45 are caught within the hour).
-    "bill-number-fees": {"task": "usage.tasks.bill_number_fees", "schedule": crontab(minute=5)},
-    "release-due-numbers": {"task": "usage.tasks.release_due_numbers", "schedule": crontab(minute=35)},
+    "bill-number-fees": {"task": "phone_numbers.tasks.bill_number_fees", "schedule": crontab(minute=5)},
+    "release-due-numbers": {"task": "phone_numbers.tasks.release_due_numbers", "schedule": crontab(minute=35)},
     # A missed webhook costs at most this long: paid sessions get credited here.
     "payments-reconcile": {"task": "payments.tasks.reconcile_payments", "schedule": 15 * 60},
     # A refund whose webhook never came is posted (or failed) from Stripe's own record here.

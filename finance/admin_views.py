@@ -13,18 +13,36 @@ from django.urls import reverse
 
 from finance import selectors, services
 from payments.models import TopUp
+from wallets.forms import MoneyField
 from wallets.models import Wallet
+from wallets.money import DECIMAL_PLACES, format_usd
 
 
-class AdjustmentForm(forms.Form):
-    amount = forms.CharField(
-        label="Amount (USD)", help_text="e.g. 25.00 to credit, -4.50 to debit; up to 6 decimal places"
+class ConfirmedForm(forms.Form):
+    """A finance form whose large amounts are shown back once and posted only when confirmed.
+
+    `confirmed_amount` carries the amount that was confirmed: changing the amount after
+    confirming asks again."""
+
+    confirmed_amount = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def needs_confirmation(self) -> bool:
+        amount = self.cleaned_data["amount"]
+        return services.confirmation_needed(amount=amount) and self.cleaned_data["confirmed_amount"] != f"{amount:f}"
+
+
+class AdjustmentForm(ConfirmedForm):
+    amount = MoneyField(
+        label="Amount (USD)",
+        places=DECIMAL_PLACES,
+        allow_negative=True,
+        help_text="e.g. 25.00 to credit, -4.50 to debit; up to 6 decimal places",
     )
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class RefundForm(forms.Form):
-    amount = forms.CharField(label="Amount to refund (USD)")
+class RefundForm(ConfirmedForm):
+    amount = MoneyField(label="Amount to refund (USD)", places=2)
     reason = forms.CharField(label="Reason", widget=forms.Textarea(attrs={"rows": 3}))
 
 
@@ -37,15 +55,26 @@ def _page(request: HttpRequest, template: str, title: str, **context) -> Templat
     return TemplateResponse(request, template, {**admin.site.each_context(request), "title": title, **context})
 
 
-def _submit(form: forms.Form, action) -> object | None:
-    """Run a service with the form's fields; its refusal becomes the form's error."""
-    if not form.is_valid():
+def _submit(form: ConfirmedForm, action) -> object | None:
+    """Run a service with the form's fields, once confirmed; its refusal becomes the form's error."""
+    if not form.is_valid() or form.needs_confirmation():
         return None
+    fields = {name: value for name, value in form.cleaned_data.items() if name != "confirmed_amount"}
     try:
-        return action(**form.cleaned_data)
+        return action(**fields)
+    except services.FormAlreadyPosted:
+        raise  # the view answers it with a fresh form
     except services.FinanceError as exc:
         form.add_error(None, str(exc))
         return None
+
+
+def _confirming(form: ConfirmedForm) -> dict | None:
+    """The amount to show back for confirmation, when the form waits for it."""
+    if form.is_bound and form.is_valid() and form.needs_confirmation():
+        amount = form.cleaned_data["amount"]
+        return {"value": f"{amount:f}", "shown": format_usd(amount), "above": format_usd(services.confirm_above())}
+    return None
 
 
 def adjustment_view(request: HttpRequest, wallet_id: int) -> HttpResponse:
@@ -55,12 +84,16 @@ def adjustment_view(request: HttpRequest, wallet_id: int) -> HttpResponse:
     # One token per opened form: a second submit of the same form posts nothing new.
     form_token = request.POST.get("form_token") or uuid.uuid4().hex
     if request.method == "POST":
-        posting = _submit(
-            form,
-            lambda amount, reason: services.adjustment_post(
-                wallet=wallet, amount=amount, reason=reason, user=request.user, form_token=form_token
-            ),
-        )
+        try:
+            posting = _submit(
+                form,
+                lambda amount, reason: services.adjustment_post(
+                    wallet=wallet, amount=amount, reason=reason, user=request.user, form_token=form_token
+                ),
+            )
+        except services.FormAlreadyPosted as exc:
+            form.add_error(None, str(exc))
+            form_token, posting = uuid.uuid4().hex, None  # a fresh form: submitting it again is a new adjustment
         if posting is not None:
             messages.success(request, f"Adjustment of {posting.amount} posted; balance now {posting.balance_after}.")
             return redirect(reverse("admin:wallets_wallettransaction_changelist") + f"?wallet__id__exact={wallet.pk}")
@@ -71,6 +104,7 @@ def adjustment_view(request: HttpRequest, wallet_id: int) -> HttpResponse:
         wallet=wallet,
         form=form,
         form_token=form_token,
+        confirm=_confirming(form),
     )
 
 
@@ -94,6 +128,7 @@ def refund_view(request: HttpRequest, topup_id: int) -> HttpResponse:
         topup=topup,
         form=form,
         refundable=services.refundable_amount(topup=topup),
+        confirm=_confirming(form),
     )
 
 

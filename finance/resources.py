@@ -1,4 +1,5 @@
-"""django-import-export resources: price lists and their prices in and out, usage and ledger out.
+"""django-import-export resources: price lists and their prices in and out, the ledger out
+(usage records out: usage.resources).
 
 A price list is named in a file by the date it takes effect (YYYY-MM-DD, midnight UTC),
 which is unique. Every import checks its columns, refuses a key twice in one file and a
@@ -11,8 +12,8 @@ from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
 from finance.services import audit_record
-from usage.exports import cell
-from usage.models import CarrierFee, NumberPrice, Price, PriceList, UsageRecord
+from usage.models import CarrierFee, NumberPrice, Price, PriceList
+from usage.resources import SpreadsheetSafeExport
 from wallets.models import WalletTransaction
 
 
@@ -163,17 +164,6 @@ class NumberPriceResource(FinanceImportResource):
         skip_unchanged = True
 
 
-class SpreadsheetSafeExport(resources.ModelResource):
-    """Text cells that a spreadsheet would run as a formula are neutralised as in the usage
-    CSV (usage.exports.cell); numbers and dates are left as they are, so they still sum."""
-
-    UNTOUCHED_WIDGETS = (widgets.NumberWidget, widgets.DateTimeWidget, widgets.DateWidget, widgets.BooleanWidget)
-
-    def export_field(self, field, instance, **kwargs):
-        value = super().export_field(field, instance, **kwargs)
-        return value if isinstance(field.widget, self.UNTOUCHED_WIDGETS) else cell(value)
-
-
 class LedgerEntryResource(SpreadsheetSafeExport):
     workspace = fields.Field(attribute="wallet__workspace__slug", column_name="workspace")
     wallet_kind = fields.Field(attribute="wallet__kind", column_name="wallet_kind")
@@ -194,31 +184,5 @@ class LedgerEntryResource(SpreadsheetSafeExport):
             "memo",
             "idempotency_key",
             "created_by",
-        ]
-        export_order = fields
-
-
-class UsageRecordResource(SpreadsheetSafeExport):
-    workspace = fields.Field(attribute="workspace__slug", column_name="workspace")
-    channel = fields.Field(attribute="channel__display_name", column_name="channel")
-
-    class Meta:
-        model = UsageRecord
-        fields = [
-            "id",
-            "occurred_at",
-            "workspace",
-            "channel",
-            "message_id",
-            "message_type",
-            "category",
-            "direction",
-            "status",
-            "country",
-            "segments",
-            "unit_price",
-            "cost",
-            "carrier_fee",
-            "total",
         ]
         export_order = fields

@@ -6,7 +6,7 @@ any database transaction; a refund's ledger entry waits for Stripe's confirmatio
 
 import logging
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import stripe
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,19 +14,25 @@ from django.db import models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from finance import defaults as finance_defaults
 from finance.models import AuditEntry, LedgerCheck, Refund
 from payments.models import TopUp
 from payments.stripe_api import stripe_client
+from wallets.exceptions import IdempotencyKeyReused
 from wallets.models import Wallet, WalletTransaction
-from wallets.money import CENT, ZERO, format_usd, from_cents, to_cents
+from wallets.money import DECIMAL_PLACES, ZERO, MoneyInvalid, format_usd, from_cents, money_parse, to_cents
 from wallets.selectors import ledger_verify
-from wallets.services import MAX_ABS_AMOUNT, ledger_post
+from wallets.services import Posting, ledger_post
 
 logger = logging.getLogger(__name__)
 
 
 class FinanceError(Exception):
     """A finance request refused, with a message fit to show the staff user; nothing written."""
+
+
+class FormAlreadyPosted(FinanceError):
+    """The form was submitted before with another amount; a fresh form may post again."""
 
 
 def audit_record(
@@ -56,21 +62,25 @@ def _reason_clean(reason: object) -> str:
     return reason
 
 
-def amount_parse(raw: object, *, places: Decimal) -> Decimal:
-    """A non-zero amount typed by a person, with at most the given decimal places."""
+def amount_parse(raw: object, *, places: int) -> Decimal:
+    """A non-zero amount typed by a person (wallets.money.money_parse), signed, at most `places` decimals."""
     try:
-        amount = Decimal(str(raw).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise FinanceError(f"{raw!r} is not a number.") from exc
-    if not amount.is_finite():
-        raise FinanceError(f"{raw!r} is not a number.")
+        amount = money_parse(raw, places=places, allow_negative=True)
+    except MoneyInvalid as exc:
+        raise FinanceError(str(exc)) from None
     if amount == ZERO:
         raise FinanceError("The amount must not be zero.")
-    if amount != amount.quantize(places):
-        raise FinanceError(f"{amount} has more than {-places.as_tuple().exponent} decimal places.")
-    if abs(amount) > MAX_ABS_AMOUNT:
-        raise FinanceError(f"{amount} is too large.")
-    return amount.quantize(places)
+    return amount
+
+
+def confirm_above() -> Decimal:
+    """Above this (either sign), an adjustment or refund waits for a second confirmation."""
+    return Decimal(str(finance_defaults.FINANCE_CONFIRM_ABOVE))
+
+
+def confirmation_needed(*, amount: Decimal) -> bool:
+    """Whether an adjustment or refund is large enough that finance must confirm it again."""
+    return abs(amount) > confirm_above()
 
 
 def _posting_snapshot(posting: WalletTransaction) -> dict:
@@ -89,29 +99,43 @@ def adjustment_post(
 
     `form_token` is issued once per form, so a double submit posts once."""
     reason = _reason_clean(reason)
-    amount = amount_parse(amount, places=Decimal("0.000001"))
+    amount = amount_parse(amount, places=DECIMAL_PLACES)
     if not form_token:
         raise FinanceError("The form has expired; open it again.")
-    with transaction.atomic():
-        posting = ledger_post(
-            wallet_id=wallet.pk,
-            kind=WalletTransaction.Kind.ADJUSTMENT,
-            amount=amount,
-            idempotency_key=f"adjustment:{form_token}",
-            reference=f"adjustment by {user.get_username()}",
-            memo=reason,
-            created_by=user,
-        )
-        if posting.created:
-            audit_record(
-                actor=user,
-                action="adjustment",
-                target=wallet,
-                before={"balance": str(posting.transaction.balance_before)},
-                after={"balance": str(posting.balance_after), **_posting_snapshot(posting.transaction)},
-                reason=reason,
-            )
+    key = f"adjustment:{form_token}"
+    try:
+        posting = _adjustment_post(wallet=wallet, amount=amount, reason=reason, user=user, key=key)
+    except IdempotencyKeyReused:
+        # Back, a changed amount, submit again: the form's first posting stands.
+        first = WalletTransaction.objects.get(wallet_id=wallet.pk, idempotency_key=key)
+        raise FormAlreadyPosted(
+            f"This form already posted an adjustment of {format_usd(first.amount)} (ledger row {first.pk}); "
+            f"nothing new was posted. To post another adjustment as well, submit this form again."
+        ) from None
     return posting.transaction
+
+
+@transaction.atomic
+def _adjustment_post(*, wallet: Wallet, amount: Decimal, reason: str, user: AbstractBaseUser, key: str) -> Posting:
+    posting = ledger_post(
+        wallet_id=wallet.pk,
+        kind=WalletTransaction.Kind.ADJUSTMENT,
+        amount=amount,
+        idempotency_key=key,
+        reference=f"adjustment by {user.get_username()}",
+        memo=reason,
+        created_by=user,
+    )
+    if posting.created:
+        audit_record(
+            actor=user,
+            action="adjustment",
+            target=wallet,
+            before={"balance": str(posting.transaction.balance_before)},
+            after={"balance": str(posting.balance_after), **_posting_snapshot(posting.transaction)},
+            reason=reason,
+        )
+    return posting
 
 
 # --- refunds -------------------------------------------------------------------------
@@ -160,7 +184,7 @@ def refund_issue(*, topup: TopUp, amount: object, reason: object, user: Abstract
     posted when Stripe confirms: at once if the refund comes back succeeded, else on
     the `charge.refunded` webhook."""
     reason = _reason_clean(reason)
-    amount = amount_parse(amount, places=CENT)
+    amount = amount_parse(amount, places=2)
     if amount < ZERO:
         raise FinanceError("Enter the refund as a positive amount.")
     refund = _refund_open(topup_id=topup.pk, amount=amount, reason=reason, user=user)

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.dispatch import receiver
 from django.utils import timezone
 
-from billing_portal.observability import task_context_bind
 from ops.metrics import POSTINGS
+from ops.observability import task_context_bind
 from ops.services import beat_run_record
 from wallets.signals import posting_committed
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from celery.schedules import maybe_schedule
 from django.conf import settings
 from django.db import connection
@@ -22,9 +23,7 @@ def _database_ok() -> None:
 
 
 def _broker_ok() -> None:
-    from billing_portal.celery import app
-
-    with app.connection_for_read() as conn:
+    with current_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, timeout=settings.READYZ_TIMEOUT)
 
 
@@ -67,8 +66,6 @@ class BeatTaskHealth:
 def beat_task_health(*, now: datetime | None = None) -> list[BeatTaskHealth]:
     """Every beat schedule entry with its last success. Overdue: it never succeeded, or its next
     run after the last success is more than BEAT_OVERDUE_GRACE seconds in the past."""
-    from billing_portal.celery import app
-
     now = now or timezone.now()
     grace = timedelta(seconds=settings.BEAT_OVERDUE_GRACE)
     last_runs = dict(BeatTaskRun.objects.values_list("task", "last_success_at"))
@@ -78,7 +75,7 @@ def beat_task_health(*, now: datetime | None = None) -> list[BeatTaskHealth]:
         if last is None:
             overdue = True
         else:
-            schedule = maybe_schedule(entry["schedule"], app=app)
+            schedule = maybe_schedule(entry["schedule"], app=current_app)
             schedule.nowfun = lambda: now
             overdue = schedule.remaining_estimate(last) < -grace
         health.append(BeatTaskHealth(name=name, task=entry["task"], last_success_at=last, overdue=overdue))
@@ -91,11 +88,9 @@ def beat_tasks_overdue() -> list[BeatTaskHealth]:
 
 def queue_depths() -> dict[str, int]:
     """Messages waiting in each queue the workers consume; empty when the broker is unreachable."""
-    from billing_portal.celery import app
-
     depths = {}
     try:
-        with app.connection_for_read() as conn:
+        with current_app.connection_for_read() as conn:
             conn.ensure_connection(max_retries=1, timeout=settings.READYZ_TIMEOUT)
             channel = conn.default_channel
             for queue in settings.CELERY_QUEUE_NAMES:

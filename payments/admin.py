@@ -1,61 +1,10 @@
-from datetime import timedelta
+"""Stripe customers and received events, read only. Top-ups are watched, reconciled and
+refunded by finance staff: their admin is in finance.admin."""
 
 from django.contrib import admin
-from django.db.models import Min, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 
-from finance.services import audit_record
-from payments.models import StripeCustomer, StripeEvent, TopUp
-from payments.services import payments_reconcile
-from wallets.admin import ReadOnlyAdminMixin
-
-
-@admin.register(TopUp)
-class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Finance watches top-ups here; they change only through Stripe's word (services)."""
-
-    list_display = ["id", "wallet", "kind", "status", "amount", "amount_paid", "created_by", "created_at"]
-    list_filter = ["status", "kind", "wallet__kind"]
-    search_fields = ["wallet__workspace__name", "checkout_session_id", "payment_intent_id"]
-    list_select_related = ["wallet__workspace", "created_by"]
-    date_hierarchy = "created_at"
-    readonly_fields = ["refund_link"]
-    actions = ["reconcile"]
-
-    def has_reconcile_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("finance.reconcile_payments")
-
-    @admin.display(description="Refund")
-    def refund_link(self, topup: TopUp) -> str:
-        if topup.status != TopUp.Status.SUCCEEDED:
-            return "only paid top-ups can be refunded"
-        return format_html('<a href="{}">Refund through Stripe…</a>', reverse("finance_refund", args=[topup.pk]))
-
-    @admin.action(description="Reconcile selected top-ups with Stripe", permissions=["reconcile"])
-    def reconcile(self, request: HttpRequest, queryset: QuerySet[TopUp]) -> None:
-        # The reconcile service works on a time window: the one holding every selected top-up.
-        since = queryset.aggregate(first=Min("created_at"))["first"] - timedelta(minutes=1)
-        before = {t.pk: t.status for t in queryset}
-        report = payments_reconcile(since=since)
-        after = dict(TopUp.objects.filter(pk__in=before).values_list("pk", "status"))
-        for topup in queryset:
-            audit_record(
-                actor=request.user,
-                action="reconcile",
-                target=topup,
-                before={"status": before[topup.pk]},
-                after={"status": after[topup.pk]},
-            )
-        changed = sum(1 for pk in before if before[pk] != after[pk])
-        self.message_user(
-            request,
-            f"Reconciled {len(before)} top-up(s) with Stripe: {changed} changed, "
-            f"{len(report.flagged)} flagged, {len(report.problems)} problem(s).",
-        )
-        for line in report.flagged + report.problems:
-            self.message_user(request, line, level="warning")
+from common.admin import ReadOnlyAdminMixin
+from payments.models import StripeCustomer, StripeEvent
 
 
 @admin.register(StripeCustomer)

@@ -4,11 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wallets.defaults import TOP_UP_DATABASE_BOUNDS
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import money_field_kwargs
-
-TOP_UP_MIN = 20
-TOP_UP_MAX = 2000
 
 
 class StripeCustomer(models.Model):
@@ -63,7 +61,8 @@ class TopUp(models.Model):
         ordering = ["-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gte=TOP_UP_MIN) & Q(amount__lte=TOP_UP_MAX), name="topup_amount_within_limits"
+                condition=Q(amount__gte=TOP_UP_DATABASE_BOUNDS[0]) & Q(amount__lte=TOP_UP_DATABASE_BOUNDS[1]),
+                name="topup_amount_within_limits",
             ),
             models.CheckConstraint(condition=Q(kind__in=["manual", "auto"]), name="topup_kind_valid"),
             models.CheckConstraint(

@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from payments import defaults
 from payments.models import StripeCustomer, TopUp
+from wallets import defaults as wallet_defaults
 from wallets.models import AutoTopUpRule, Wallet
 from wallets.selectors import auto_top_up_rule
-
-PRESET_AMOUNTS = tuple(Decimal(a) for a in ("20", "50", "100", "500", "1000", "2000"))
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,11 @@ def topup_panel(*, wallet: Wallet) -> TopUpPanel:
     latest_auto = TopUp.objects.filter(wallet=wallet, kind=TopUp.Kind.AUTO).order_by("-id").first()
     return TopUpPanel(
         wallet=wallet,
-        presets=PRESET_AMOUNTS,
+        presets=defaults.TOP_UP_PRESET_AMOUNTS,
         rule=auto_top_up_rule(wallet=wallet),
         customer=StripeCustomer.objects.filter(workspace_id=wallet.workspace_id).first(),
         last_auto_failure=latest_auto if latest_auto and latest_auto.status == TopUp.Status.FAILED else None,
-        whatsapp_thresholds=AutoTopUpRule.WHATSAPP_THRESHOLDS,
+        whatsapp_thresholds=wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS,
     )
 
 

@@ -11,40 +11,42 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import stripe
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.services import auto_top_up_failed_record, auto_top_up_paused_record
+from payments import defaults
 from payments.exceptions import PaymentError, PaymentRefused
-from payments.models import TOP_UP_MAX, TOP_UP_MIN, StripeCustomer, StripeEvent, TopUp
+from payments.models import StripeCustomer, StripeEvent, TopUp
+from payments.signals import auto_top_up_failed, auto_top_up_paused, charge_refunded
 from payments.stripe_api import stripe_client
+from wallets import defaults as wallet_defaults
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
-from wallets.money import CENT, format_usd, from_cents, to_cents
+from wallets.money import MoneyInvalid, format_usd, from_cents, money_parse, to_cents
 from wallets.services import ledger_post
 
 logger = logging.getLogger(__name__)
 
 NEEDS_AUTHENTICATION = "The card needs authentication, which cannot happen off-session. Please top up manually."
-AMOUNT_RANGE_MESSAGE = f"A top-up is {format_usd(Decimal(TOP_UP_MIN))} to {format_usd(Decimal(TOP_UP_MAX))}."
+
+
+def amount_range_message() -> str:
+    return f"A top-up is {format_usd(wallet_defaults.TOP_UP_MIN)} to {format_usd(wallet_defaults.TOP_UP_MAX)}."
 
 
 def topup_amount_parse(raw: object) -> Decimal:
-    """A top-up amount from a person: whole cents, US$20 to US$2,000."""
+    """A top-up amount from a person: whole cents, within the top-up bounds (wallets.defaults)."""
     try:
-        amount = Decimal(str(raw).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{raw!r} is not an amount. {AMOUNT_RANGE_MESSAGE}") from exc
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise PaymentError(f"{raw!r} is not an amount in dollars and cents. {AMOUNT_RANGE_MESSAGE}")
-    if not TOP_UP_MIN <= amount <= TOP_UP_MAX:
-        raise PaymentError(f"{format_usd(amount)} is outside the limits. {AMOUNT_RANGE_MESSAGE}")
-    return amount.quantize(CENT)
+        amount = money_parse(raw, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"{exc} {amount_range_message()}") from None
+    if not wallet_defaults.TOP_UP_MIN <= amount <= wallet_defaults.TOP_UP_MAX:
+        raise PaymentError(f"{format_usd(amount)} is outside the limits. {amount_range_message()}")
+    return amount
 
 
 def _idempotency_key(label: str, pk: int, created_at: datetime) -> str:
@@ -161,7 +163,7 @@ def _topup_close(*, topup_id: int, status: str, reason: str = "", payment_intent
         topup.payment_intent_id = topup.payment_intent_id or payment_intent_id
         topup.save(update_fields=["status", "failure_reason", "payment_intent_id", "updated_at"])
         if topup.kind == TopUp.Kind.AUTO and status == TopUp.Status.FAILED:
-            auto_top_up_failed_record(topup=topup, reason=reason)
+            auto_top_up_failed.send(sender=TopUp, topup=topup, reason=reason)
     return True
 
 
@@ -291,14 +293,13 @@ def auto_top_up_rule_save(
 ) -> AutoTopUpRule:
     amount = topup_amount_parse(amount)
     try:
-        threshold = Decimal(str(threshold).replace(",", "").strip())
-    except InvalidOperation as exc:
-        raise PaymentError(f"{threshold!r} is not an amount.") from exc
-    if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in AutoTopUpRule.WHATSAPP_THRESHOLDS:
-        allowed = " / ".join(format_usd(t) for t in AutoTopUpRule.WHATSAPP_THRESHOLDS)
+        threshold = money_parse(threshold, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"The minimum balance: {exc}") from None
+    thresholds = wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS
+    if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in thresholds:
+        allowed = " / ".join(format_usd(t) for t in thresholds)
         raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
-    if not threshold.is_finite() or threshold < 0 or threshold != threshold.quantize(CENT):
-        raise PaymentError("The minimum balance is an amount in dollars and cents, zero or more.")
     if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
         raise PaymentError("Save a card first: auto top-up charges your saved card.")
     rule, _ = AutoTopUpRule.objects.update_or_create(
@@ -335,12 +336,13 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
             return None
         if not _has_saved_card(workspace_id=wallet.workspace_id):
             return None
-        retry_after = now - timedelta(seconds=settings.AUTO_TOP_UP_RETRY_AFTER)
+        retry_after = now - timedelta(seconds=defaults.AUTO_TOP_UP_RETRY_AFTER)
         if attempts.filter(status=TopUp.Status.FAILED, created_at__gte=retry_after).exists():
             return None
-        if attempts.filter(created_at__gte=now - timedelta(days=1)).count() >= settings.AUTO_TOP_UP_MAX_PER_DAY:
-            logger.warning("Wallet %s reached %s auto top-ups today", wallet_id, settings.AUTO_TOP_UP_MAX_PER_DAY)
-            auto_top_up_paused_record(wallet=wallet, limit=settings.AUTO_TOP_UP_MAX_PER_DAY)
+        daily_cap = defaults.AUTO_TOP_UP_MAX_PER_DAY
+        if attempts.filter(created_at__gte=now - timedelta(days=1)).count() >= daily_cap:
+            logger.warning("Wallet %s reached %s auto top-ups today", wallet_id, daily_cap)
+            auto_top_up_paused.send(sender=TopUp, wallet=wallet, limit=daily_cap)
             return None
         try:
             with transaction.atomic():
@@ -440,10 +442,8 @@ def _event_apply(event_type: str, obj: dict, card: dict | None) -> str:
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return payment_intent_settle(intent=obj)
     if event_type == "charge.refunded":
-        # Refunds are finance's: imported here, as finance itself builds on payments.
-        from finance.services import refunds_confirm_from_charge
-
-        return refunds_confirm_from_charge(charge=obj)
+        outcomes = [outcome for _, outcome in charge_refunded.send(sender=StripeEvent, charge=obj) if outcome]
+        return "; ".join(outcomes) or "ignored"
     return "ignored"
 
 
@@ -524,7 +524,9 @@ def payments_reconcile(*, since: datetime) -> ReconcileReport:
         settle("payment intent", data["id"], lambda data=data: payment_intent_settle(intent=data))
 
     stuck = TopUp.objects.filter(
-        kind=TopUp.Kind.AUTO, status=TopUp.Status.PENDING, created_at__lt=timezone.now() - timedelta(minutes=10)
+        kind=TopUp.Kind.AUTO,
+        status=TopUp.Status.PENDING,
+        created_at__lt=timezone.now() - defaults.AUTO_TOP_UP_STUCK_AFTER,
     )
     for topup_id in stuck.values_list("id", flat=True):
         auto_top_up_charge(topup_id=topup_id)

@@ -2,10 +2,10 @@ from datetime import timedelta
 
 import stripe
 from celery import shared_task
-from django.conf import settings
 from django.utils import timezone
 
-from billing_portal.celery import billing_task_options
+from common.tasks import billing_task_options
+from payments import defaults
 from payments.selectors import auto_top_up_pending
 from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
 
@@ -24,6 +24,6 @@ def auto_top_up_run(wallet_id: int) -> int | None:
 
 @shared_task(**billing_task_options())
 def reconcile_payments() -> dict:
-    since = timezone.now() - timedelta(hours=settings.PAYMENTS_RECONCILE_WINDOW_HOURS)
+    since = timezone.now() - timedelta(hours=defaults.PAYMENTS_RECONCILE_WINDOW_HOURS)
     report = payments_reconcile(since=since)
     return {"credited": report.credited, "flagged": report.flagged, "problems": report.problems}

@@ -12,14 +12,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from common.views import workspace_view
 from payments import services
 from payments.exceptions import PaymentError
+from payments.forms import AutoTopUpForm, TopUpForm, form_error_message
 from payments.models import TopUp
 from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
-from wallets.permissions import workspace_view
 
 logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."
@@ -46,10 +47,12 @@ def _base_url(request: HttpRequest) -> str:
 def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
     wallet = _wallet(request, kind)
     choice = request.POST.get("amount", "")
-    raw = request.POST.get("custom_amount", "") if choice == "custom" else choice
+    form = TopUpForm({"amount": request.POST.get("custom_amount", "") if choice == "custom" else choice})
     try:
+        if not form.is_valid():
+            raise PaymentError(form_error_message(form, hints={"amount": services.amount_range_message()}))
         checkout_url = services.topup_checkout_start(
-            wallet=wallet, amount=raw, user=request.user, base_url=_base_url(request)
+            wallet=wallet, amount=form.cleaned_data["amount"], user=request.user, base_url=_base_url(request)
         )
     except PaymentError as exc:
         messages.error(request, str(exc))
@@ -61,21 +64,22 @@ def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
 @workspace_view(billing=True)
 def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
     wallet = _wallet(request, kind)
-    enabled = request.POST.get("enabled") == "on"
+    form = AutoTopUpForm(request.POST)
     try:
+        if not form.is_valid():
+            raise PaymentError(form_error_message(form, hints={"auto_amount": services.amount_range_message()}))
         services.auto_top_up_rule_save(
             wallet=wallet,
-            enabled=enabled,
-            threshold=request.POST.get("threshold", ""),
-            amount=request.POST.get("auto_amount", ""),
+            enabled=form.cleaned_data["enabled"],
+            threshold=form.cleaned_data["threshold"],
+            amount=form.cleaned_data["auto_amount"],
             user=request.user,
         )
     except PaymentError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request, f"Auto top-up {'on' if enabled else 'off'} for the {wallet.get_kind_display()} wallet."
-        )
+        state = "on" if form.cleaned_data["enabled"] else "off"
+        messages.success(request, f"Auto top-up {state} for the {wallet.get_kind_display()} wallet.")
     return _back(request)
 
 

@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Sets everything up and runs the demo: web (gunicorn), Celery worker with beat,
-# and the local Stripe stand-in, on embedded defaults (SQLite, filesystem broker)
-# unless DATABASE_URL / REDIS_URL are set. Prints the URL and the logins.
+# and the local Stripe stand-in, on PostgreSQL and Redis. Without DATABASE_URL / REDIS_URL
+# it starts embedded servers from wheels (billing_portal/embedded.py): PostgreSQL 16 with its
+# data in var/pg (kept between runs) and Redis in var/redis. Prints the URL and the logins.
 #   bash scripts/demo.sh           run until Ctrl-C
 #   bash scripts/demo.sh --smoke   start everything, check it answers, stop (used by CI)
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh" requirements.txt
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "==> starting the embedded PostgreSQL (data in var/pg)"
+  DATABASE_URL="$(python -m billing_portal.embedded database "$ROOT/var/pg")"
+  export DATABASE_URL
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  echo "==> starting the embedded Redis (var/redis)"
+  REDIS_URL="$(python -m billing_portal.embedded redis "$ROOT/var/redis")"
+  export REDIS_URL
+fi
 
 PORT="${DEMO_PORT:-8000}"
 export SITE_URL="${SITE_URL:-http://127.0.0.1:$PORT}"
@@ -53,13 +65,22 @@ MSG
 
 if [ "${1:-}" = "--smoke" ]; then
   python - "$SITE_URL" <<'PY'
-import sys, urllib.request
+import http.cookiejar, re, sys, urllib.parse, urllib.request
 base = sys.argv[1]
-body = urllib.request.urlopen(base + "/login/", timeout=5).read().decode()
-assert "Log in" in body, "login page did not render"
-css = urllib.request.urlopen(base + "/static/css/app.css", timeout=5).read()
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+login = opener.open(base + "/login/", timeout=10).read().decode()
+assert "Log in" in login, "login page did not render"
+token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+form = {"username": "acme-admin", "password": "demo-pass-2026", "csrfmiddlewaretoken": token}
+home = opener.open(urllib.request.Request(
+    base + "/login/", data=urllib.parse.urlencode(form).encode(), headers={"Referer": base + "/login/"}
+), timeout=10)
+assert "/login/" not in home.geturl(), "the demo login was refused"
+wallet = opener.open(base + "/w/acme/settings/billing/wallet/", timeout=10).read().decode()
+assert "SMS wallet" in wallet and "US$" in wallet, "the SMS wallet page did not render a balance"
+css = opener.open(base + "/static/css/app.css", timeout=10).read()
 assert b"--brand" in css, "static files are not served"
-print("demo smoke check: login page and static files served")
+print("demo smoke check: logged in as acme-admin, SMS wallet page and static files served")
 PY
   sleep 3
   for pid in "${pids[@]}"; do

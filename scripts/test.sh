@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up and runs the whole test suite on PostgreSQL.
-# DATABASE_URL / REDIS_URL: use those servers. Without DATABASE_URL a throwaway
-# PostgreSQL 16 is started from the `pgserver` wheel under var/pgtest.
+# Sets up and runs the whole test suite on PostgreSQL and Redis.
+# DATABASE_URL / REDIS_URL: use those servers. Without them, throwaway servers are started
+# from wheels (billing_portal/embedded.py): PostgreSQL 16 under var/pgtest, Redis under
+# var/redistest; both keep running between runs, so the next run starts fast.
 # Extra arguments go to pytest (e.g. `bash scripts/test.sh -k ledger`); TEST_WORKERS=0 runs in one process.
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh" requirements-dev.txt
@@ -11,14 +12,20 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "==> installing Debian's chromium for the browser tests"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
-    echo "!! /usr/bin/chromium missing and not root: browser tests will be skipped"
+    echo "!! /usr/bin/chromium is missing and this is not root: install Debian's chromium package, then run again"
+    exit 1
   fi
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  DATABASE_URL="$(python scripts/throwaway_postgres.py "$ROOT/var/pgtest")"
+  DATABASE_URL="$(python -m billing_portal.embedded database "$ROOT/var/pgtest")"
   export DATABASE_URL
   echo "==> throwaway PostgreSQL at $DATABASE_URL"
+fi
+if [ -z "${REDIS_URL:-}" ]; then
+  REDIS_URL="$(python -m billing_portal.embedded redis "$ROOT/var/redistest")"
+  export REDIS_URL
+  echo "==> throwaway Redis at $REDIS_URL"
 fi
 
 echo "==> ruff"
@@ -32,7 +39,9 @@ python -m pytest -n "${TEST_WORKERS:-2}" "$@"
 status=$?
 set -e
 if [ "$status" = "5" ]; then
-  echo "!! pytest collected no tests (exit 5); treating as success but this is almost certainly wrong"
-  exit 0
+  # No test collected: fine for a filter that matched nothing, a failure for the whole suite.
+  if [ "$#" -gt 0 ]; then echo "!! no test matched: $*"; exit 0; fi
+  echo "!! pytest collected no tests (exit 5): nothing was tested"
+  exit 1
 fi
 exit "$status"

@@ -1,5 +1,5 @@
-"""The API's cached entries behave the same in Redis (production, tests) and in Django's
-cache (the SQLite demo, which runs without Redis): both stores pass each check here."""
+"""The API's cached entries in Redis: routes follow the numbers version, a revoked key stays
+revoked, and the rate-limit window counts each call once."""
 
 import pytest
 
@@ -11,21 +11,12 @@ pytestmark = pytest.mark.django_db
 ROUTE = Route(channel_id=7, channel_kind="sms", wallet_id=3, wallet_kind="sms", released=False)
 
 
-@pytest.fixture(params=["redis", "django-cache"])
-def store(request, monkeypatch):
-    chosen = (
-        authz_cache._RedisStore(authz_cache.redis_client()) if request.param == "redis" else authz_cache._CacheStore()
-    )
-    monkeypatch.setattr(authz_cache, "store", lambda: chosen)
-    yield chosen
+@pytest.fixture
+def store():
+    yield authz_cache.store()
     keys = [authz_cache.key_entry_key("h"), authz_cache.numbers_version_key(1), authz_cache.route_key(1, 7)]
     keys += [authz_cache.throttle_key("authorize", 1, authz_cache.throttle_window(60)[0])]
-    if request.param == "redis":
-        authz_cache.redis_client().delete(*keys)
-    else:
-        from django.core.cache import cache
-
-        cache.delete_many(keys)
+    authz_cache.redis_client().delete(*keys)
 
 
 def test_a_route_is_served_until_the_workspaces_numbers_change(store):

@@ -1,10 +1,13 @@
 """Balance banners in the app shell, at each threshold of wallets.selectors.wallet_status."""
 
+from decimal import Decimal
+
 import pytest
 from django.urls import reverse
 
 from tests.factories import ChannelFactory, PhoneNumberFactory, fund, wallet_of
 from usage.models import PhoneNumber
+from wallets.selectors import WalletState, wallet_status
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +73,18 @@ def test_staff_do_not_get_manage_wallet(client, teammate, workspace):
     client.force_login(teammate)
     html = banners(client, workspace, "sms_channel")
     assert "Manage wallet" not in html and "Only workspace admins can manage the SMS wallet." in html
+
+
+def test_the_sms_low_balance_threshold_is_its_own_setting(owner_client, workspace, settings):
+    """WHATSAPP_LOW_BALANCE used to set the SMS wallet's threshold as well."""
+    fund(wallet_of(workspace, "whatsapp"), "30.00", key="b5")
+    fund(wallet_of(workspace, "sms"), "30.00", key="b6")
+    settings.WHATSAPP_LOW_BALANCE = Decimal("50")
+    settings.SMS_LOW_BALANCE = Decimal("5")
+
+    assert wallet_status(kind="whatsapp", balance=Decimal("30")).state == WalletState.LOW
+    assert wallet_status(kind="sms", balance=Decimal("30")).state == WalletState.OK
+    assert wallet_status(kind="sms", balance=Decimal("4.99")).state == WalletState.LOW
+    html = banners(owner_client, workspace)
+    assert 'data-banner="whatsapp-low"' in html
+    assert "Your WhatsApp balance is US$30.00, below US$50. Top up to keep sending." in html

@@ -8,13 +8,14 @@ import tablib
 from django.urls import reverse
 
 from finance.models import AuditEntry, Refund
-from finance.resources import PriceResource, UsageRecordResource
+from finance.resources import PriceResource
 from finance.services import FinanceError, refund_issue
 from payments.models import TopUp
 from payments.stripe_api import stripe_client
 from tests.factories import PriceListFactory, UsageRecordFactory, finance_user, wallet_of
 from tests.stripe_helpers import paid_topup, session_id_of, start_topup
 from usage.models import Price
+from usage.resources import UsageRecordResource
 from wallets.models import WalletTransaction
 
 

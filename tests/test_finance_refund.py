@@ -121,3 +121,24 @@ def test_bad_refund_input_is_refused(owner_client, workspace, finance, stripe_st
     with pytest.raises(FinanceError):
         refund_issue(topup=topup, amount=amount, reason=reason, user=finance)
     assert not Refund.objects.exists()
+
+
+def test_a_refund_over_the_confirmation_amount_is_sent_only_when_confirmed(
+    client, owner_client, workspace, finance, stripe_standin, settings
+):
+    settings.FINANCE_CONFIRM_ABOVE = "30"
+    topup = paid_topup(owner_client, stripe_standin, workspace, "50")
+    client.force_login(finance)
+    url = reverse("finance_refund", args=[topup.pk])
+
+    asked = client.post(url, {"amount": "40.00", "reason": "Duplicate"})
+
+    assert asked.status_code == 200
+    assert "Amounts over US$30.00 either way are confirmed twice. Check US$40.00" in asked.content.decode()
+    assert Refund.objects.count() == 0 and stripe_standin.count("refund") == 0
+
+    sent = client.post(url, {"amount": "40.00", "reason": "Duplicate", "confirmed_amount": "40.00"})
+
+    assert sent.status_code == 302
+    assert Refund.objects.get().amount == Decimal("40.000000")
+    assert WalletTransaction.objects.get(kind="refund").amount == Decimal("-40.000000")

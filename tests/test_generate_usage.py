@@ -3,8 +3,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
+from phone_numbers.services import number_fees_bill
 from usage.models import DailyUsageRollup, NumberFeeCharge, PhoneNumber, UsageRecord
-from usage.number_billing import number_fees_bill
 from usage.rollups import rollups_rebuild
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.selectors import ledger_verify

@@ -9,11 +9,11 @@ import time_machine
 from django.core import mail
 
 from alerts.models import Event
+from phone_numbers.selectors import anniversary
+from phone_numbers.services import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
+from phone_numbers.tasks import bill_number_fees, release_due_numbers
 from tests.factories import ChannelFactory, NumberPriceFactory, fund, wallet_of
 from usage.models import NumberFeeCharge, PhoneNumber
-from usage.number_billing import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
-from usage.number_selectors import anniversary
-from usage.tasks import bill_number_fees, release_due_numbers
 from wallets.models import Wallet, WalletTransaction
 from wallets.selectors import WalletState, wallet_status
 
@@ -343,7 +343,56 @@ def test_beat_runs_both_number_tasks_every_hour():
     from billing_portal.celery import app
 
     entries = {entry["task"]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
-    assert {"usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"} <= set(entries)
-    for task_name in ("usage.tasks.bill_number_fees", "usage.tasks.release_due_numbers"):
+    assert {"phone_numbers.tasks.bill_number_fees", "phone_numbers.tasks.release_due_numbers"} <= set(entries)
+    for task_name in ("phone_numbers.tasks.bill_number_fees", "phone_numbers.tasks.release_due_numbers"):
         assert task_name in app.tasks
         assert entries[task_name].hour == set(range(24))
+
+
+def test_with_three_unpaid_cycles_allowed_the_number_is_released_a_month_later(
+    workspace, owner, sms_wallet, run, number, settings
+):
+    settings.UNPAID_CYCLES_BEFORE_RELEASE = 3
+
+    run(noon(2026, 8, 15))
+    run(noon(2026, 9, 15))
+    number.refresh_from_db()
+    assert (number.status, number.release_scheduled_for) == ("active", None)
+    assert [m.subject for m in mail.outbox] == ["[Acme] Monthly fee for +14155550100 unpaid"] * 2
+    assert all("will be released on 14 Nov 2026 unless you top up" in m.body for m in mail.outbox)
+
+    run(noon(2026, 10, 14))
+    number.refresh_from_db()
+    assert number.status == "active"
+
+    run(noon(2026, 10, 15))
+    number.refresh_from_db()
+    assert (number.status, number.release_scheduled_for) == ("release_scheduled", date(2026, 11, 14))
+    assert mail.outbox[2].subject == "[Acme] Number +14155550100 will be released on 14 Nov 2026"
+    assert "for 3 billing periods in a row" in mail.outbox[2].body
+
+    run(noon(2026, 11, 14))
+    number.refresh_from_db()
+    assert number.status == "released"
+    assert charges(number)[1:] == [
+        (date(2026, 8, 15), "written_off"),
+        (date(2026, 9, 15), "written_off"),
+        (date(2026, 10, 15), "written_off"),
+    ]
+    assert "unpaid for 3 billing periods" in mail.outbox[3].body
+
+
+def test_with_three_cycles_allowed_paying_one_of_three_cancels_the_release(
+    workspace, owner, sms_wallet, run, credit, number, settings
+):
+    settings.UNPAID_CYCLES_BEFORE_RELEASE = 3
+    for month in (8, 9, 10):
+        run(noon(2026, month, 15))
+    number.refresh_from_db()
+    assert number.status == "release_scheduled"
+
+    credit(sms_wallet, "1.15", noon(2026, 10, 20))  # pays the oldest period only: two stay unpaid
+
+    number.refresh_from_db()
+    assert (number.status, number.release_scheduled_for) == ("active", None)
+    assert [status for _, status in charges(number)] == ["charged", "paid_late", "unpaid", "unpaid"]

@@ -14,10 +14,10 @@ import pytest
 import time_machine
 from django.db import connections, transaction
 
+from phone_numbers.services import _locked_number
+from phone_numbers.tasks import bill_number_fees
 from tests.factories import ChannelFactory, PhoneNumberFactory, UsageRecordFactory, WorkspaceFactory, fund, wallet_of
 from usage.models import NumberFeeCharge
-from usage.number_billing import _locked_number
-from usage.tasks import bill_number_fees
 from wallets.models import WalletTransaction
 from wallets.selectors import ledger_verify
 

@@ -13,7 +13,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-import usage.number_billing as number_billing
+import phone_numbers.services as number_billing
+from phone_numbers.selectors import HELD_STATUSES, anniversary, billing_anchor, local_today, period_index
+from phone_numbers.services import NumberBillingEvent, number_fees_bill, number_fees_settle, number_releases_run
 from tests.factories import (
     ChannelFactory,
     MembershipFactory,
@@ -24,8 +26,6 @@ from tests.factories import (
     wallet_of,
 )
 from usage.models import NumberFeeCharge, PhoneNumber
-from usage.number_billing import NumberBillingEvent, number_fees_bill, number_fees_settle, number_releases_run
-from usage.number_selectors import HELD_STATUSES, anniversary, billing_anchor, local_today, period_index
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 
 pytestmark = pytest.mark.django_db
@@ -168,9 +168,9 @@ def _period_by_period() -> list[NumberBillingEvent]:
 
 
 def test_the_batched_run_does_exactly_what_billing_each_period_on_its_own_does(
-    many_workspaces, monkeypatch, django_capture_on_commit_callbacks
+    many_workspaces, settings, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(number_billing, "FEE_RUN_CHUNK", 4)  # several chunks, cut inside the workspaces' list
+    settings.FEE_RUN_CHUNK = 4  # several chunks, cut inside the workspaces' list
 
     batched_events, batched = _outcome(number_fees_bill, django_capture_on_commit_callbacks)
     reference_events, reference = _outcome(_period_by_period, django_capture_on_commit_callbacks)

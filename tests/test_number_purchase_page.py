@@ -135,3 +135,34 @@ def test_a_released_number_shows_its_written_off_fees_and_no_banner(owner_client
     assert "2 written off" in body
     assert "Released 14 Oct 2026" in body
     assert 'data-banner="number-release"' not in body
+
+
+@pytest.mark.parametrize("holder", ["other_workspace", "workspace"])
+def test_a_number_held_by_any_workspace_reads_not_available_and_nothing_is_charged(
+    owner_client, workspace, other_workspace, channel, holder
+):
+    fund(wallet_of(workspace, "sms"), "10")
+    owner = other_workspace if holder == "other_workspace" else workspace
+    PhoneNumberFactory(channel=ChannelFactory(workspace=owner, kind="sms"), number="+14155550100")
+    before = WalletTransaction.objects.count()
+
+    for extra in ({}, {"confirm": "1", "expected_fee": "1.15"}):
+        response = owner_client.post(url(workspace), form(channel, **extra))
+
+        assert response.status_code == 400
+        assert response.context["refusal"] == "+14155550100 is not available. Choose another number."
+        assert b"already held" not in response.content
+    assert PhoneNumber.objects.filter(channel=channel).count() == 0
+    assert WalletTransaction.objects.count() == before
+
+
+@pytest.mark.parametrize("fee", ["sNaN", "NaN", "1e309", "1,15", "٣"])
+def test_a_junk_reviewed_fee_is_refused_without_a_purchase(owner_client, workspace, channel, fee):
+    fund(wallet_of(workspace, "sms"), "10")
+
+    response = owner_client.post(url(workspace), form(channel, confirm="1", expected_fee=fee))
+
+    assert response.status_code == 400
+    assert response.context["refusal"] == "Review the monthly fee before confirming the purchase."
+    assert PhoneNumber.objects.count() == 0
+    assert WalletTransaction.objects.filter(kind="number_fee").count() == 0

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from phone_numbers.tasks import settle_number_fees
 from tests.factories import WorkspaceFactory, fund, wallet_of
-from usage.tasks import settle_number_fees
 from wallets.models import AutoTopUpRule, Wallet
 from wallets.services import PostingRequest, ledger_post_many
 

@@ -12,6 +12,7 @@ from payments.models import StripeCustomer, TopUp
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, session_id_of, start_topup
 from wallets.models import WalletTransaction
+from wallets.money import MONEY_FORMAT_HINT
 
 pytestmark = pytest.mark.django_db
 
@@ -49,9 +50,9 @@ def test_a_custom_amount_in_dollars_and_cents_is_accepted(owner_client, workspac
     [
         ("19.99", "US$19.99 is outside the limits. A top-up is US$20.00 to US$2,000.00."),
         ("2000.01", "US$2,000.01 is outside the limits. A top-up is US$20.00 to US$2,000.00."),
-        ("abc", "'abc' is not an amount. A top-up is US$20.00 to US$2,000.00."),
-        ("20.005", "'20.005' is not an amount in dollars and cents. A top-up is US$20.00 to US$2,000.00."),
-        ("", "'' is not an amount. A top-up is US$20.00 to US$2,000.00."),
+        ("abc", f"“abc” is not an amount. {MONEY_FORMAT_HINT} A top-up is US$20.00 to US$2,000.00."),
+        ("20.005", "20.005 has more than 2 decimal places. A top-up is US$20.00 to US$2,000.00."),
+        ("", "Enter an amount. A top-up is US$20.00 to US$2,000.00."),
     ],
 )
 def test_an_amount_outside_the_limits_is_refused_and_no_session_is_created(
@@ -189,3 +190,19 @@ def test_the_modal_renders_on_the_wallet_page_with_presets_and_both_tabs(owner_c
     assert page.count("Manual top-up: choose an amount") == 2
     assert page.count("Set auto top-up") == 2
     assert "Save a card" in page
+
+
+def test_narrower_top_up_bounds_from_settings_refuse_more_and_the_modal_says_so(
+    owner_client, workspace, stripe_standin, settings
+):
+    settings.TOP_UP_MIN, settings.TOP_UP_MAX = Decimal("50"), Decimal("500")
+
+    page = owner_client.get(reverse("sms_wallet", args=[workspace.slug])).content.decode()
+    response = start_topup(owner_client, workspace, "whatsapp", "custom", custom="500.01")
+
+    assert "Custom amount (US$50.00 to US$500.00)" in page
+    assert response.status_code == 302
+    assert _messages(response) == ["US$500.01 is outside the limits. A top-up is US$50.00 to US$500.00."]
+    assert TopUp.objects.count() == 0
+    assert start_topup(owner_client, workspace, "whatsapp", "custom", custom="500").status_code == 302
+    assert TopUp.objects.get().amount == Decimal("500")

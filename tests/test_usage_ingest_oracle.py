@@ -1,7 +1,6 @@
 """The set-based ingest (kinds priced once per batch, one INSERT with the rollups in SQL)
 against a straightforward per-event computation of the same random batches: same records,
-same charges, same rollups. And the portable write (the SQLite fallback) against the
-set-based one on PostgreSQL: same records, postings and rollups."""
+same charges, same rollups."""
 
 import random
 from collections import defaultdict
@@ -10,15 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
 
 from tests.factories import ChannelFactory, PhoneNumberFactory, fund, priced_sms_channel, wallet_of
-from usage import services
 from usage.models import CarrierFee, DailyUsageRollup, Price, PriceList, UsageRecord
 from usage.pricing import price_list_in_force
 from usage.segments import segments_count
 from usage.services import usage_ingest
-from wallets.models import Wallet, WalletTransaction
+from wallets.models import WalletTransaction
 from wallets.money import ZERO, quantize
 from wallets.selectors import ledger_verify
 
@@ -179,63 +176,3 @@ def test_set_based_ingest_equals_a_per_event_computation(workspace, channels_by_
     assert rollups == {key: list(sums) for key, sums in expected_buckets.items()}
     assert sum(v[0] for v in rollups.values()) == len(expected_records)
     assert ledger_verify().problems == []
-
-
-class _Rollback(Exception):
-    pass
-
-
-def ingest_outcome(workspace, batches: list[list[dict]]) -> dict:
-    """Ingest the batches, describe everything they wrote without database ids, then roll back."""
-    outcome: dict = {}
-    try:
-        with transaction.atomic():
-            outcome["results"] = [usage_ingest(workspace=workspace, events=batch, now=NOW) for batch in batches]
-            postings = WalletTransaction.objects.filter(kind__in=["message_charge", "carrier_fee"]).order_by("id")
-            names = {p.id: (p.wallet_id, p.kind, p.idempotency_key) for p in postings}
-            outcome["postings"] = [
-                (p.wallet_id, p.kind, p.amount, p.balance_before, p.balance_after, p.idempotency_key, p.reference)
-                for p in postings
-            ]
-            outcome["records"] = [
-                (
-                    r.message_id, r.workspace_id, r.wallet_id, r.channel_id, r.phone_number_id, r.message_type,
-                    r.category, r.direction, r.status, r.country, r.segments, r.unit_price, r.cost, r.carrier_fee,
-                    r.total, r.occurred_at, names.get(r.posting_id), names.get(r.carrier_posting_id),
-                )
-                for r in UsageRecord.objects.order_by("id")
-            ]  # fmt: skip
-            outcome["rollups"] = sorted(
-                DailyUsageRollup.objects.values_list(
-                    "wallet_id", "channel_id", "day", "message_type", "category", "direction", "status",
-                    "messages", "segments", "cost", "carrier_fee", "total",
-                )
-            )  # fmt: skip
-            outcome["balances"] = sorted(Wallet.objects.values_list("id", "balance"))
-            assert ledger_verify().problems == []
-            raise _Rollback
-    except _Rollback:
-        pass
-    return outcome
-
-
-@pytest.mark.parametrize(("seed", "tz"), [(4, "America/New_York"), (5, "Asia/Kolkata")])
-def test_the_portable_write_gives_the_set_based_writes_records_postings_and_rollups(
-    workspace, channels_by_ref, monkeypatch, seed, tz
-):
-    workspace.timezone = tz  # days cut in PostgreSQL on one path, by zoneinfo on the other
-    workspace.save()
-    batches = batches_of(seed, channels_by_ref)
-    calls: list[str] = []
-    for name in ("_records_insert_set_based", "_records_insert_portable"):
-        real = getattr(services, name)
-        monkeypatch.setattr(services, name, lambda real=real, name=name, **kw: calls.append(name) or real(**kw))
-
-    set_based = ingest_outcome(workspace, batches)
-    monkeypatch.setattr(services, "SET_BASED_VENDORS", frozenset())
-    portable = ingest_outcome(workspace, batches)
-
-    assert calls == ["_records_insert_set_based"] * 2 + ["_records_insert_portable"] * 2
-    assert len(set_based["records"]) > 300
-    assert {r[0] for r in set_based["records"]} & set(ODD_IDS)
-    assert set_based == portable

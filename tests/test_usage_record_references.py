@@ -1,7 +1,9 @@
-"""Usage records' references are enforced by statement-level triggers (migration usage/0005)
-as the foreign keys did: no record may name a missing parent, no parent a record names may
-be deleted, and a parent named by an uncommitted record is locked against deletion."""
+"""Usage records' references are enforced by statement-level triggers (migration usage/0005),
+on exactly the model's foreign keys that have no database constraint, as foreign keys would:
+no record may name a missing parent, no parent a record names may be deleted, and a parent
+named by an uncommitted record is locked against deletion."""
 
+import re
 from decimal import Decimal
 
 import psycopg
@@ -48,10 +50,38 @@ def _copy_with(record: UsageRecord, **changes) -> None:
         )
 
 
-@pytest.mark.parametrize(
-    "column",
-    ["workspace_id", "wallet_id", "channel_id", "phone_number_id", "posting_id", "carrier_posting_id"],
-)
+# Derived from the model: every foreign key of a record that has no database constraint.
+GUARDED = [
+    (field.column, field.related_model._meta.db_table)
+    for field in UsageRecord._meta.concrete_fields
+    if field.is_relation and not field.db_constraint
+]
+
+
+def _function_source(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef(%s::regproc)", [name])
+        return cursor.fetchone()[0]
+
+
+def test_the_trigger_checks_exactly_the_models_unconstrained_foreign_keys():
+    source = _function_source("usage_records_check_references")
+    checked = re.findall(r"'usage_usagerecord\.(\w+) refers to a missing (\w+) row'", source)
+    assert sorted(checked) == sorted(GUARDED)
+    assert len(GUARDED) == 6
+
+
+def test_each_parent_a_record_may_name_refuses_deletion_by_trigger():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT event_object_table FROM information_schema.triggers WHERE trigger_name = 'usage_records_protect'"
+        )
+        protected = {row[0] for row in cursor.fetchall()}
+    # Ledger rows are never deleted (append-only trigger), so they need no protection of their own.
+    assert protected == {parent for _, parent in GUARDED if parent != "wallets_wallettransaction"}
+
+
+@pytest.mark.parametrize("column", [column for column, _ in GUARDED])
 def test_a_record_naming_a_missing_parent_is_refused(recorded, column):
     record, _ = recorded
     with pytest.raises(IntegrityError, match=f"usage_usagerecord.{column} refers to a missing"), transaction.atomic():

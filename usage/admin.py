@@ -3,15 +3,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from import_export.admin import ExportMixin
 
-from finance.resources import UsageRecordResource
-from usage.models import ApiKey, Channel, NumberFeeCharge, PhoneNumber, UsageRecord
+from common.admin import ReadOnlyAdminMixin
+from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord
+from usage.resources import UsageRecordResource
 from usage.services import api_key_create, api_key_revoke
-from wallets.admin import ReadOnlyAdminMixin
+from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
 
 class PhoneNumberInline(admin.TabularInline):
     model = PhoneNumber
     extra = 0
+    formfield_overrides = MONEY_FORMFIELD_OVERRIDES
 
 
 @admin.register(Channel)
@@ -22,13 +24,6 @@ class ChannelAdmin(admin.ModelAdmin):
     inlines = [PhoneNumberInline]
 
 
-@admin.register(PhoneNumber)
-class PhoneNumberAdmin(admin.ModelAdmin):
-    list_display = ["number", "channel", "country", "monthly_fee", "purchased_at", "status", "release_scheduled_for"]
-    list_filter = ["status", "country"]
-    search_fields = ["number", "channel__workspace__name"]
-
-
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [UsageRecordResource]
@@ -37,13 +32,6 @@ class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     search_fields = ["message_id", "workspace__name"]
     list_select_related = ["workspace", "channel"]
     show_full_result_count = False
-
-
-@admin.register(NumberFeeCharge)
-class NumberFeeChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["phone_number", "period_start", "amount", "status", "settled_at"]
-    list_filter = ["status"]
-    search_fields = ["phone_number__number"]
 
 
 @admin.register(ApiKey)

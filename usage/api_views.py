@@ -4,11 +4,15 @@ Every error answer has one shape, `{"errors": [{"index", "field", "message"}]}`;
 `index` is the event's position in a usage batch and null elsewhere.
 """
 
-from collections.abc import Mapping
+import logging
 
+import redis
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -36,14 +40,42 @@ from usage.serializers import (
 )
 from usage.services import UsageBatchInvalid, usage_ingest
 
+logger = logging.getLogger(__name__)
+
 
 def _errors(errors: list[ev.ApiError], status_code: int) -> Response:
     return Response({"errors": [error.as_dict() for error in errors]}, status=status_code)
 
 
+class BodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+    def __init__(self) -> None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        super().__init__(f"The request body is larger than {limit:,} bytes, the most accepted.")
+
+
+# How long a client should wait after a 503: the time a database or Redis failover takes.
+OUTAGE_RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable; nothing was recorded or charged. Retry shortly."
+    default_code = "service_unavailable"
+    wait = OUTAGE_RETRY_AFTER_SECONDS  # sent as Retry-After by DRF's handler
+
+
+# A database or Redis that cannot be reached: the request did nothing (its transaction, if
+# any, rolled back), so the client may retry it as it is.
+OUTAGES = (OperationalError, InterfaceError, redis.RedisError)
+
+
 # The field each framework-level error is about, so every 4xx names one.
 FRAMEWORK_ERROR_FIELDS = {
     exceptions.ParseError: "body",
+    BodyTooLarge: "body",
     exceptions.UnsupportedMediaType: "Content-Type",
     exceptions.NotAuthenticated: "Authorization",
     exceptions.AuthenticationFailed: "Authorization",
@@ -55,6 +87,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF's handler, re-shaped into the API's one error shape."""
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
+    if isinstance(exc, RequestDataTooBig):
+        exc = BodyTooLarge()
+    if isinstance(exc, OUTAGES):
+        logger.error("API call refused: a backing service is down", exc_info=exc)
+        exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -68,6 +105,15 @@ ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorsSerializer, description="Invalid request; each error names its field"),
     401: OpenApiResponse(ErrorsSerializer, description="Missing, unknown or revoked API key"),
     429: OpenApiResponse(ErrorsSerializer, description="Too many requests for this key"),
+    503: OpenApiResponse(
+        ErrorsSerializer, description="Database or Redis briefly unreachable; nothing was done. Retry after Retry-After"
+    ),
+}
+# What only a request with a body can be told.
+BODY_ERROR_RESPONSES = {
+    **ERROR_RESPONSES,
+    413: OpenApiResponse(ErrorsSerializer, description="The body is larger than the limit"),
+    415: OpenApiResponse(ErrorsSerializer, description="The body is not sent as application/json"),
 }
 CHANNEL_NOT_FOUND = {404: OpenApiResponse(ErrorsSerializer, description="No such channel in this workspace")}
 
@@ -79,17 +125,17 @@ class _Invalid(Exception):
         self.errors = errors
 
 
-def _clean_all(raw: Mapping, cleaners: dict) -> dict:
-    """Run every cleaner and report every failing field at once."""
-    values, errors = {}, []
-    for name, clean in cleaners.items():
-        try:
-            values[name] = clean(raw)
-        except ev.FieldError as error:
-            errors.append(ev.ApiError(None, error.field, error.message))
-    if errors:
-        raise _Invalid(errors)
-    return values
+def _validated(serializer_class: type[serializers.Serializer], raw: object) -> dict:
+    """The request checked by the serializer that documents it; every bad field at once,
+    each with the first thing wrong with it."""
+    serializer = serializer_class(data=raw)
+    if not serializer.is_valid():
+        raise _Invalid([ev.ApiError(None, field, str(errors[0])) for field, errors in _flat(serializer.errors)])
+    return dict(serializer.validated_data)
+
+
+def _flat(errors: dict) -> list[tuple[str | None, list]]:
+    return [(None if field == "non_field_errors" else field, found) for field, found in errors.items()]
 
 
 class ApiView(APIView):
@@ -117,7 +163,7 @@ class UsageView(ApiView):
 
     @extend_schema(
         request=UsageBatchSerializer,
-        responses={200: UsageResultSerializer, **ERROR_RESPONSES},
+        responses={200: UsageResultSerializer, **BODY_ERROR_RESPONSES},
         summary="Report a batch of up to 1,000 messages; each is charged once by its id",
     )
     def post(self, request: Request) -> Response:
@@ -136,19 +182,11 @@ class AuthorizeView(ApiView):
 
     @extend_schema(
         request=AuthorizeRequestSerializer,
-        responses={200: AuthorizationSerializer, **ERROR_RESPONSES, **CHANNEL_NOT_FOUND},
+        responses={200: AuthorizationSerializer, **BODY_ERROR_RESPONSES, **CHANNEL_NOT_FOUND},
         summary="May this channel send or receive this kind of message now?",
     )
     def post(self, request: Request) -> Response:
-        raw = ev.require_object(request.data, field="body")
-        fields = _clean_all(
-            raw,
-            {
-                "channel": lambda r: ev.clean_channel_ref(r.get("channel")),
-                "direction": lambda r: ev.clean_direction(r.get("direction")),
-                "type": lambda r: ev.clean_type(r.get("type")),
-            },
-        )
+        fields = _validated(AuthorizeRequestSerializer, ev.require_object(request.data, field="body"))
         answer = message_authorize_at_rate(
             workspace=request.auth.workspace,
             ref=fields["channel"],
@@ -163,23 +201,20 @@ class EstimateView(ApiView):
 
     @extend_schema(
         request=EstimateRequestSerializer,
-        responses={200: EstimateSerializer, **ERROR_RESPONSES, **CHANNEL_NOT_FOUND},
+        responses={200: EstimateSerializer, **BODY_ERROR_RESPONSES, **CHANNEL_NOT_FOUND},
         summary="What would sending one message to N recipients cost now, and does the balance cover it?",
     )
     def post(self, request: Request) -> Response:
-        raw = ev.require_object(request.data, field="body")
-        message_type = _clean_all(raw, {"type": lambda r: ev.clean_type(r.get("type"))})["type"]
-        fields = _clean_all(
-            raw,
-            {
-                "channel": lambda r: ev.clean_channel_ref(r.get("channel")),
-                "category": lambda r: ev.clean_category(r.get("category"), message_type=message_type),
-                "direction": lambda r: ev.clean_direction(r.get("direction") or "outbound"),
-                "country": lambda r: ev.clean_country(r.get("country")),
-                "segments": lambda r: ev.message_segments(r, message_type=message_type),
-                "recipients": lambda r: ev.clean_recipients(r.get("recipients")),
-            },
-        )
+        valid = _validated(EstimateRequestSerializer, ev.require_object(request.data, field="body"))
+        message_type = valid["type"]
+        fields = {  # with the rules across fields, as the usage batch applies them
+            "channel": valid["channel"],
+            "category": ev.clean_category(valid.get("category"), message_type=message_type),
+            "direction": valid["direction"],
+            "country": valid["country"].upper(),
+            "segments": ev.message_segments(valid, message_type=message_type),
+            "recipients": valid["recipients"],
+        }
         ref = channel_resolve(workspace=request.auth.workspace, ref=fields.pop("channel"))
         ev.type_fits_channel(message_type=message_type, channel=ref.channel)
         try:
@@ -211,7 +246,10 @@ class WalletsView(ApiView):
     throttle_scope = "wallets"
 
     @extend_schema(
-        responses={200: WalletSerializer(many=True), 401: ERROR_RESPONSES[401], 429: ERROR_RESPONSES[429]},
+        responses={
+            200: WalletSerializer(many=True),
+            **{code: ERROR_RESPONSES[code] for code in (401, 429, 503)},
+        },
         summary="Each wallet's balance, state and auto top-up setting",
     )
     def get(self, request: Request) -> Response:

@@ -3,8 +3,8 @@ numbers version and the rate-limit counters.
 
 Values are plain strings, not Django's pickles, so that the authorization fast path
 (usage.authorize_fast) reads all it needs in two round trips on a raw client. The
-DRF views write and read the same entries through the same functions. Without Redis
-(the SQLite demo) the same calls go to Django's cache, and there is no fast path.
+DRF views write and read the same entries through the same functions. Redis is always
+there (settings start an embedded one for the demo), so there is one store.
 
 Never cached: the balance. Every authorization answer reads it from PostgreSQL, so
 the posting that empties a wallet blocks the very next call.
@@ -17,7 +17,6 @@ from time import time, time_ns
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
 REVOKED = "revoked"
@@ -33,10 +32,10 @@ SET_UNLESS = "if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end " \
 _client: redis.Redis | None = None
 
 
-def redis_client() -> redis.Redis | None:
-    """One client (and connection pool) per process; None without Redis."""
+def redis_client() -> redis.Redis:
+    """One client (and connection pool) per process."""
     global _client
-    if _client is None and settings.REDIS_URL:
+    if _client is None:
         _client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
     return _client
 
@@ -72,37 +71,8 @@ class _RedisStore:
         return count
 
 
-class _CacheStore:
-    """The same entries in Django's cache: the SQLite demo, which runs without Redis."""
-
-    def mget(self, keys: list[str]) -> list[str | None]:
-        found = cache.get_many(keys)
-        return [found.get(key) for key in keys]
-
-    def set(self, key: str, value: str, ttl: int) -> None:
-        cache.set(key, value, ttl)
-
-    def set_unless(self, key: str, value: str, ttl: int, marker: str) -> None:
-        if cache.get(key) != marker:
-            cache.set(key, value, ttl)
-
-    def version(self, key: str, *, bump: bool) -> int:
-        cache.add(key, time_ns(), timeout=None)  # a lost key restarts from the clock
-        return cache.incr(key) if bump else int(cache.get(key))
-
-    def count(self, key: str, ttl: int) -> int:
-        if cache.add(key, 1, timeout=ttl):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # the window's key expired between add and incr: a new window
-            cache.set(key, 1, timeout=ttl)
-            return 1
-
-
-def store() -> _RedisStore | _CacheStore:
-    client = redis_client()
-    return _CacheStore() if client is None else _RedisStore(client)
+def store() -> _RedisStore:
+    return _RedisStore(redis_client())
 
 
 def prefix() -> str:

@@ -1,8 +1,10 @@
 """Field rules for what the platform sends: usage events, authorization and estimate requests.
 
 Plain functions instead of DRF serializers because a usage batch holds up to 1,000
-events and must be checked fast; the API's serializers describe the same shapes
-for the OpenAPI schema. Each cleaner returns the clean value or raises FieldError.
+events and must be checked fast (the authorization fast path uses them too); the API's
+serializers (usage.serializers) validate the other requests and publish the schema, and
+tests/test_api_rules_match.py holds each cleaner equal to its serializer field. Each
+cleaner returns the clean value or raises FieldError.
 """
 
 import re
@@ -18,7 +20,11 @@ MessageType = UsageRecord.MessageType
 MAX_MESSAGE_ID_LENGTH = 128
 # Clocks differ a little between the platform and us; more than this is a bug upstream.
 FUTURE_TOLERANCE = timedelta(minutes=5)
-COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+# A country as sent (either case); stored upper-case.
+COUNTRY_FORM_RE = re.compile(r"^[A-Za-z]{2}$")
+# A message id: not only whitespace, and no control character (C0, DEL, C1, line or paragraph
+# separators), which would break a CSV line or a log record. The schema publishes this pattern.
+MESSAGE_ID_RE = re.compile(r"^(?=.*\S)[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$", re.S)
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
@@ -70,7 +76,7 @@ def clean_category(value: object, *, message_type: str) -> str:
 def clean_message_id(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise FieldError("id", "Must be the platform's message id, a non-empty string.")
-    if not value.isprintable():
+    if not MESSAGE_ID_RE.match(value):
         raise FieldError("id", "Must not contain control characters.")
     if len(value) > MAX_MESSAGE_ID_LENGTH:
         raise FieldError("id", f"Must be at most {MAX_MESSAGE_ID_LENGTH} characters.")
@@ -93,7 +99,7 @@ def clean_channel_ref(value: object) -> int | str:
 
 
 def clean_country(value: object) -> str:
-    if not isinstance(value, str) or not COUNTRY_RE.match(value.upper()):
+    if not isinstance(value, str) or not COUNTRY_FORM_RE.match(value):
         raise FieldError("country", "Must be an ISO 3166-1 alpha-2 country code, e.g. US.")
     return value.upper()
 

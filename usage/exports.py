@@ -13,13 +13,11 @@ get a leading single quote. Amounts and counts are written by us from Decimal an
 int as plain numbers (`-1.150000`): a number is never a formula, and quoting it
 would turn it into text that no longer sums, so they are left as they are.
 
-Two writers, one file. Python's csv module defines the file (`_written_pieces`: rows
-read through `.iterator(chunk_size=CHUNK_SIZE)`, written a chunk at a time); SQLite,
-the demo's database, uses it. On PostgreSQL the database writes the same bytes itself
-(`_copied_pieces`): `COPY (SELECT <formatted cells>) TO STDOUT WITH CSV`, handed on
-CHUNK_SIZE lines at a time as they arrive. That runs at about 0.6 of the speed of a
-plain COPY of the records, four times the Python writer's (bench/: the CSV export).
-Python stays out of the rows, so each formatting rule is restated in SQL:
+PostgreSQL writes the file itself: `COPY (SELECT <formatted cells>) TO STDOUT WITH CSV`,
+handed on CHUNK_SIZE lines at a time as they arrive (bench/: the CSV export). The file is
+what Python's csv module would write for the same rows (the golden file in
+tests/data/ and tests/test_usage_export_golden.py pin it), so each formatting rule is
+written in SQL:
 - times are `isoformat()` in the workspace's zone, with the zone's offsets worked out
   by Python's zoneinfo (`_zone_periods`), so PostgreSQL's own time zone data (which
   may be older or newer) never decides a time;
@@ -27,7 +25,6 @@ Python stays out of the rows, so each formatting rule is restated in SQL:
 - COPY's CSV quotes a cell holding a comma, a quote, CR or LF and doubles its quotes,
   as csv.writer does; it writes NULL as an empty cell but '' as "", so every empty cell
   is NULL; its rows end in LF, made CRLF on the way out (`_crlf`).
-tests/test_usage_export_paths.py holds the two writers to the same bytes.
 """
 
 import csv
@@ -39,7 +36,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.utils import timezone
 
 from usage.models import NumberFeeCharge, UsageRecord
 from usage.selectors import (
@@ -86,8 +82,7 @@ def usage_csv_lines(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]
     buffer = io.StringIO()
     csv.writer(buffer).writerow(HEADER)
     yield buffer.getvalue().encode()  # at once: the browser starts the download before the first query
-    pieces = _copied_pieces if connection.vendor == "postgresql" else _written_pieces
-    yield from pieces(wallet=wallet, filters=filters)
+    yield from _copied_pieces(wallet=wallet, filters=filters)
 
 
 def usage_csv_filename(*, wallet: Wallet, filters: UsageFilters) -> str:
@@ -111,84 +106,6 @@ def _ledger_postings(*, wallet: Wallet, filters: UsageFilters) -> QuerySet[Walle
     ).order_by("created_at", "id")
 
 
-# --- Python's csv module (SQLite) -----------------------------------------------------
-
-
-def _written_pieces(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    messages = _message_rows(wallet=wallet, filters=filters)
-    # The ledger query only starts once the last message row is written.
-    ledger = ([cell(value) for value in row] for row in _ledger_rows(wallet=wallet, filters=filters))
-    for rows in (messages, ledger):
-        while chunk := list(islice(rows, CHUNK_SIZE)):
-            writer.writerows(chunk)
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-
-
-def _message_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
-    tz = workspace_tz(wallet)
-    rows = (
-        usage_records(wallet=wallet, filters=filters)
-        .order_by("occurred_at", "id")
-        .values_list("occurred_at", "channel__display_name", "phone_number__number", *RECORD_COLUMNS)
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
-    for occurred_at, channel, number, message_id, mtype, category, direction, status, segments, *amounts in rows:
-        unit_price, cost, carrier_fee, total = amounts
-        # Only the text cells that come from outside are neutralised here; the labels
-        # are ours and the rest are numbers (_written_pieces neutralises ledger rows whole).
-        yield [
-            "message",
-            occurred_at.astimezone(tz).isoformat(),
-            cell(channel),
-            cell(number or ""),
-            cell(message_id),
-            LABELS[mtype],
-            LABELS[category],
-            LABELS[direction],
-            LABELS[status],
-            segments,
-            unit_price,
-            cost,
-            carrier_fee,
-            total,
-            -total,
-            "",
-        ]
-
-
-def _ledger_rows(*, wallet: Wallet, filters: UsageFilters) -> Iterator[list]:
-    rows = (
-        _ledger_postings(wallet=wallet, filters=filters)
-        .values_list("kind", "created_at", "channel", "number", "amount", "memo")
-        .iterator(chunk_size=CHUNK_SIZE)
-    )
-    tz = workspace_tz(wallet)
-    for kind, created_at, channel, number, amount, memo in rows:
-        is_fee = kind == WalletTransaction.Kind.NUMBER_FEE
-        yield [
-            kind,
-            timezone.localtime(created_at, tz).isoformat(),
-            channel or "",
-            number or "",
-            "",
-            LABELS[kind],
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            -amount if is_fee else "",
-            amount,
-            memo,
-        ]
-
-
 # --- PostgreSQL's COPY ----------------------------------------------------------------
 
 Sql = tuple[str, list]
@@ -200,7 +117,7 @@ def _copied_pieces(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]:
     tz = workspace_tz(wallet)
     periods = _zone_periods(tz, *filters.bounds(tz))
     yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods))
-    # As on the Python path, the ledger query only starts once the last message row is out.
+    # The ledger query only starts once the last message row is out.
     yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods))
 
 
@@ -231,7 +148,7 @@ def _crlf(lines: list) -> bytes:
 
 
 def _message_sql(*, wallet: Wallet, filters: UsageFilters, periods: list[ZonePeriod]) -> Sql:
-    # The records query of the Python writer (and the bench's COPY baseline), joins and
+    # The records query of the usage page (and the bench's COPY baseline), joins and
     # order included, so that PostgreSQL plans the reading as it plans that query: at a
     # million rows, a parallel scan and sort. The cells are formatted over its rows.
     records_sql, records_params = (

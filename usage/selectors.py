@@ -20,6 +20,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from usage import defaults
 from usage.authz_cache import Route, route_cached, route_remember
 from usage.events import FieldError, type_fits_channel
 from usage.models import Channel, DailyUsageRollup, NumberFeeCharge, PhoneNumber, UsageRecord
@@ -191,10 +192,11 @@ def wallets_overview(*, workspace: Workspace) -> list[WalletOverview]:
     ]
 
 
-DEFAULT_RANGE_DAYS = 30
-RUNWAY_WINDOW_DAYS = 7
-TABLE_PAGE_SIZE = 50
 DATE_FORMAT = "%Y-%m-%d"
+# The dates a filter may name. Far outside them the range's bounds (a day after the end, the
+# time zone's offset) leave what datetime and PostgreSQL can hold; no usage is that old or new.
+FIRST_FILTER_DATE = date(2000, 1, 1)
+LAST_FILTER_DATE = date(2099, 12, 31)
 
 Kind = WalletTransaction.Kind
 # Ledger rows that are not messages: the CSV lists each of them as a row of its own.
@@ -232,6 +234,11 @@ class UsageFilters:
             datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz),
         )
 
+    @property
+    def default_days(self) -> int:
+        """The length of the range a reset (or a bad range) shows: "Last 30 days"."""
+        return defaults.USAGE_DEFAULT_RANGE_DAYS
+
     def query(self, *, page: int | None = None) -> dict[str, str]:
         """The query string of this (validated) view; shareable and bookmarkable."""
         params = {"start": self.start.strftime(DATE_FORMAT), "end": self.end.strftime(DATE_FORMAT)}
@@ -252,10 +259,17 @@ def one_year_before(day: date) -> date:
 
 def _parse_date(raw: str, name: str, errors: list[str]) -> date | None:
     try:
-        return datetime.strptime(raw.strip(), DATE_FORMAT).date()
+        day = datetime.strptime(raw.strip(), DATE_FORMAT).date()
     except ValueError:
         errors.append(f"“{raw[:40]}” is not a valid {name} date. Use the form YYYY-MM-DD.")
         return None
+    if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
+        errors.append(
+            f"The {name} date {day.isoformat()} is outside the dates this page covers "
+            f"({FIRST_FILTER_DATE.isoformat()} to {LAST_FILTER_DATE.isoformat()})."
+        )
+        return None
+    return day
 
 
 def usage_filters_parse(*, wallet: Wallet, params: Mapping[str, str], today: date | None = None) -> UsageFilters:
@@ -263,24 +277,26 @@ def usage_filters_parse(*, wallet: Wallet, params: Mapping[str, str], today: dat
 
     Bad input falls back to a safe default and leaves a message for the page:
     unparseable dates or an end before the start give the default range (the last
-    30 days, today included, in the workspace's time zone); a range longer than a
+    USAGE_DEFAULT_RANGE_DAYS, today included, in the workspace's time zone); a range longer than a
     year keeps its end and starts one year earlier; a channel that is not one of
     this wallet's channels shows all channels.
     """
     tz = workspace_tz(wallet)
     today = today or timezone.localdate(timezone=tz)
     errors: list[str] = []
-    default_start = today - timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    default_days = defaults.USAGE_DEFAULT_RANGE_DAYS
+    default_start = today - timedelta(days=default_days - 1)
 
     raw_start, raw_end = params.get("start", "").strip(), params.get("end", "").strip()
     start = _parse_date(raw_start, "start", errors) if raw_start else default_start
     end = _parse_date(raw_end, "end", errors) if raw_end else today
     if start is None or end is None:
-        errors.append("Showing the last 30 days instead.")
+        errors.append(f"Showing the last {default_days} days instead.")
         start, end = default_start, today
     elif end < start:
         errors.append(
-            f"The end date ({end:%d %b %Y}) is before the start date ({start:%d %b %Y}). Showing the last 30 days."
+            f"The end date ({end:%d %b %Y}) is before the start date ({start:%d %b %Y}). "
+            f"Showing the last {default_days} days."
         )
         start, end = default_start, today
     elif start < one_year_before(end):
@@ -446,7 +462,7 @@ def usage_table(*, wallet: Wallet, filters: UsageFilters, record_count: int) -> 
     """One page of records. `record_count` comes from the rollups (the summary's message
     count), which saves a COUNT over up to a year of records on every page view."""
     records = usage_records(wallet=wallet, filters=filters).select_related("channel", "phone_number")
-    paginator = Paginator(records, TABLE_PAGE_SIZE)
+    paginator = Paginator(records, defaults.USAGE_TABLE_PAGE_SIZE)
     paginator.count = record_count  # cached_property: set, so Django never runs COUNT(*)
     try:
         number = int(filters.page)
@@ -462,25 +478,27 @@ def usage_table(*, wallet: Wallet, filters: UsageFilters, record_count: int) -> 
 class Runway:
     daily_average: Decimal
     days_left: int
+    window_days: int  # the days whose spend was averaged
 
 
 def wallet_runway(*, wallet: Wallet, now: datetime | None = None) -> Runway | None:
-    """About how many days the balance lasts at the last 7 days' average spend.
+    """About how many days the balance lasts at the average spend of the last USAGE_RUNWAY_WINDOW_DAYS.
 
     None when there was no spend to average or the balance is already used up.
     """
     now = now or timezone.now()
+    window_days = defaults.USAGE_RUNWAY_WINDOW_DAYS
     spent = WalletTransaction.objects.filter(
         wallet=wallet,
         kind__in=SPEND_KINDS,
         amount__lt=0,
-        created_at__gt=now - timedelta(days=RUNWAY_WINDOW_DAYS),
+        created_at__gt=now - timedelta(days=window_days),
         created_at__lte=now,
     ).aggregate(spent=Sum("amount"))["spent"]
     if not spent or wallet.balance <= ZERO:
         return None
-    daily_average = -spent / RUNWAY_WINDOW_DAYS
-    return Runway(daily_average=daily_average, days_left=int(wallet.balance / daily_average))
+    daily_average = -spent / window_days
+    return Runway(daily_average=daily_average, days_left=int(wallet.balance / daily_average), window_days=window_days)
 
 
 @dataclass(frozen=True)

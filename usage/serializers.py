@@ -1,10 +1,27 @@
-"""Shapes of the platform API. Requests are checked by usage.events (fast, batch-wide);
-these serializers describe them for the schema and format the answers (money as strings)."""
+"""Shapes of the platform API: the schema is generated from these serializers, and the
+authorize and estimate views validate their requests with them (`is_valid`). The usage batch
+of up to 1,000 events is checked by usage.events' plain functions instead (fast, batch-wide);
+tests/test_api_rules_match.py derives values from each field here and holds the two equal.
+Answers are formatted here too (money as strings)."""
 
+from datetime import datetime
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from usage.events import E164_RE, MAX_MESSAGE_ID_LENGTH, MAX_RECIPIENTS
+from usage.events import (
+    COUNTRY_FORM_RE,
+    E164_RE,
+    FUTURE_TOLERANCE,
+    MAX_ID,
+    MAX_MESSAGE_ID_LENGTH,
+    MAX_RECIPIENTS,
+    MESSAGE_ID_RE,
+    FieldError,
+    clean_channel_ref,
+    clean_occurred_at,
+)
 from usage.models import UsageRecord
 from usage.segments import MAX_SEGMENTS
 from usage.services import MAX_BATCH
@@ -17,35 +34,126 @@ def _money() -> serializers.DecimalField:
 
 
 CHANNEL_HELP = "The channel id, or its phone number in E.164 form."
+# The longest body that can fit MAX_SEGMENTS segments (GSM-7, 153 characters a part); a body
+# in UCS-2 (any character outside GSM-7) fits 67 a part, which a schema cannot express.
+MAX_BODY_LENGTH = MAX_SEGMENTS * 153
+BODY_HELP = (
+    f"SMS without `segments`: the body is counted in segments, at most {MAX_SEGMENTS} "
+    f"({MAX_BODY_LENGTH} GSM-7 characters, {MAX_SEGMENTS * 67} in UCS-2)."
+)
 
 
-@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": E164_RE.pattern}]})
-class ChannelRefField(serializers.CharField):
-    """An integer id or an E.164 string (checked by usage.events.clean_channel_ref)."""
+@extend_schema_field(
+    {"oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_ID}, {"type": "string", "pattern": E164_RE.pattern}]}
+)
+class ChannelRefField(serializers.Field):
+    """An integer id or an E.164 string, read by usage.events.clean_channel_ref."""
+
+    def to_internal_value(self, data: object) -> int | str:
+        try:
+            return clean_channel_ref(data)
+        except FieldError as error:
+            raise serializers.ValidationError(error.message) from None
+
+    def to_representation(self, value: object) -> object:
+        return value
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class OccurredAtField(serializers.Field):
+    """When a message happened, read by usage.events.clean_occurred_at: an offset is required
+    and the future is refused (DRF's DateTimeField would take a naive time as local)."""
+
+    def to_internal_value(self, data: object) -> datetime:
+        try:
+            return clean_occurred_at(data, now=timezone.now())
+        except FieldError as error:
+            raise serializers.ValidationError(error.message) from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would take 123 as "123", which the schema does not allow."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: DRF's IntegerField would take "2", 2.0 and true."""
+
+    def to_internal_value(self, data: object) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    """A JSON string among the choices: DRF's ChoiceField compares str(value)."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class StrictRegexField(serializers.RegexField):
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _choices(choices: type) -> list[str]:
+    return [value for value in choices.values if value]
 
 
 class UsageEventSerializer(serializers.Serializer):
-    id = serializers.CharField(max_length=MAX_MESSAGE_ID_LENGTH, help_text="The platform's message id")
+    id = StrictRegexField(
+        MESSAGE_ID_RE.pattern,
+        min_length=1,
+        max_length=MAX_MESSAGE_ID_LENGTH,
+        trim_whitespace=False,
+        help_text="The platform's message id: no control characters, not only spaces. "
+        "A repeated id is not charged again.",
+    )
     channel = ChannelRefField(help_text=CHANNEL_HELP)
-    type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
-    category = serializers.ChoiceField(
-        choices=[c for c in UsageRecord.Category.values if c],
+    type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
+    category = StrictChoiceField(
+        choices=_choices(UsageRecord.Category),
         required=False,
         allow_null=True,
-        help_text="WhatsApp only: the conversation category.",
+        allow_blank=True,
+        help_text="WhatsApp only (and then required): the conversation category.",
     )
-    direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices)
-    status = serializers.ChoiceField(choices=UsageRecord.Status.choices)
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="Destination country, ISO 3166-1 alpha-2")
-    segments = serializers.IntegerField(
+    direction = StrictChoiceField(choices=UsageRecord.Direction.choices)
+    status = StrictChoiceField(choices=UsageRecord.Status.choices)
+    country = StrictRegexField(
+        COUNTRY_FORM_RE.pattern, trim_whitespace=False, help_text="Destination country, ISO 3166-1 alpha-2"
+    )
+    segments = StrictIntegerField(
         min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True, help_text="Wins over body."
     )
-    body = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset; not in the future")
+    body = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_BODY_LENGTH,
+        help_text=BODY_HELP,
+    )
+    occurred_at = OccurredAtField(
+        help_text=f"ISO 8601 with a UTC offset; at most {FUTURE_TOLERANCE.seconds // 60} minutes in the future"
+    )
 
 
 class UsageBatchSerializer(serializers.Serializer):
-    events = UsageEventSerializer(many=True, min_length=1, max_length=MAX_BATCH)
+    # A ListField, not many=True: drf-spectacular writes its bounds as minItems / maxItems.
+    events = serializers.ListField(child=UsageEventSerializer(), min_length=1, max_length=MAX_BATCH)
 
 
 class PerWalletMoneySerializer(serializers.Serializer):
@@ -62,8 +170,8 @@ class UsageResultSerializer(serializers.Serializer):
 
 class AuthorizeRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
-    direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices)
-    type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
+    direction = StrictChoiceField(choices=UsageRecord.Direction.choices)
+    type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
 
 
 class AuthorizationSerializer(serializers.Serializer):
@@ -76,15 +184,22 @@ class AuthorizationSerializer(serializers.Serializer):
 
 class EstimateRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
-    type = serializers.ChoiceField(choices=UsageRecord.MessageType.choices)
-    category = serializers.ChoiceField(
-        choices=[c for c in UsageRecord.Category.values if c], required=False, allow_null=True
+    type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
+    category = StrictChoiceField(
+        choices=_choices(UsageRecord.Category), required=False, allow_null=True, allow_blank=True
     )
-    direction = serializers.ChoiceField(choices=UsageRecord.Direction.choices, required=False, default="outbound")
-    country = serializers.RegexField(r"^[A-Za-z]{2}$")
-    segments = serializers.IntegerField(min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True)
-    body = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
-    recipients = serializers.IntegerField(min_value=1, max_value=MAX_RECIPIENTS)
+    direction = StrictChoiceField(choices=UsageRecord.Direction.choices, required=False, default="outbound")
+    country = StrictRegexField(COUNTRY_FORM_RE.pattern, trim_whitespace=False)
+    segments = StrictIntegerField(min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True)
+    body = StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_BODY_LENGTH,
+        help_text=BODY_HELP,
+    )
+    recipients = StrictIntegerField(min_value=1, max_value=MAX_RECIPIENTS)
 
 
 class EstimateSerializer(serializers.Serializer):

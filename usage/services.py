@@ -6,10 +6,9 @@ import secrets
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -21,7 +20,7 @@ from usage.models import ApiKey, DailyUsageRollup, UsageRecord
 from usage.pricing import NoPrice, NoPriceList, PriceBook, Quote
 from usage.selectors import ChannelNotFound, ChannelRef, channels_resolve
 from wallets.models import Wallet, WalletTransaction, Workspace
-from wallets.money import ZERO, money_field_kwargs
+from wallets.money import ZERO
 from wallets.services import PostingRequest, ledger_post_many
 
 MAX_BATCH = 1000
@@ -288,24 +287,20 @@ def _ingest_priced(*, workspace: Workspace, priced: list[PricedEvent]) -> Ingest
 
 
 def _recorded_message_ids(*, workspace: Workspace, message_ids: list[str]) -> set[str]:
-    if connection.vendor in SET_BASED_VENDORS:
-        # One probe of the unique (workspace, message_id) index per id, whatever the
-        # statistics say: the LATERAL ... LIMIT 1 cannot be flattened into a join. Written
-        # as `IN (...)` or `= ANY(array)`, stale statistics on a growing table (a new
-        # workspace, before autovacuum's ANALYZE) planned it as a filter over every record
-        # of the workspace: 30 ms at 3,000 records, growing with each batch. The ids go as
-        # one JSON parameter: `IN (%s x 1,000)` cost a tenth of a batch to parse and plan.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT batch.message_id FROM json_array_elements_text(%s::json) AS batch(message_id) "  # noqa: S608
-                f"CROSS JOIN LATERAL (SELECT 1 FROM {UsageRecord._meta.db_table} AS record "
-                "WHERE record.workspace_id = %s AND record.message_id = batch.message_id LIMIT 1) AS found",
-                [json.dumps(message_ids, ensure_ascii=False), workspace.id],
-            )
-            return {row[0] for row in cursor.fetchall()}
-    return set(
-        UsageRecord.objects.filter(workspace=workspace, message_id__in=message_ids).values_list("message_id", flat=True)
-    )
+    # One probe of the unique (workspace, message_id) index per id, whatever the
+    # statistics say: the LATERAL ... LIMIT 1 cannot be flattened into a join. Written
+    # as `IN (...)` or `= ANY(array)`, stale statistics on a growing table (a new
+    # workspace, before autovacuum's ANALYZE) planned it as a filter over every record
+    # of the workspace: 30 ms at 3,000 records, growing with each batch. The ids go as
+    # one JSON parameter: `IN (%s x 1,000)` cost a tenth of a batch to parse and plan.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT batch.message_id FROM json_array_elements_text(%s::json) AS batch(message_id) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT 1 FROM {UsageRecord._meta.db_table} AS record "
+            "WHERE record.workspace_id = %s AND record.message_id = batch.message_id LIMIT 1) AS found",
+            [json.dumps(message_ids, ensure_ascii=False), workspace.id],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _charge(wallet: Wallet, cost: Decimal, carrier: Decimal, message_ids: list[str]) -> WalletCharge:
@@ -327,22 +322,6 @@ def _charge(wallet: Wallet, cost: Decimal, carrier: Decimal, message_ids: list[s
         posting_id=ids.get(WalletTransaction.Kind.MESSAGE_CHARGE),
         carrier_posting_id=ids.get(WalletTransaction.Kind.CARRIER_FEE),
     )
-
-
-# Databases that take the set-based write (JSON arrays, one statement) and duplicate check;
-# others (SQLite, for the demo) take the portable ones. Tests empty it to compare the two
-# on PostgreSQL.
-SET_BASED_VENDORS = frozenset({"postgresql"})
-
-
-def _records_insert(*, workspace: Workspace, events: list[PricedEvent], charges: dict[str, WalletCharge]) -> int:
-    """Insert the records and add them to their daily rollups; returns how many records were
-    inserted. ON CONFLICT turns a message recorded behind our back into a count the caller
-    checks (and rolls back on), not a crash. Runs under the wallet locks taken by the
-    ingest, so rollup buckets never race."""
-    if connection.vendor in SET_BASED_VENDORS:
-        return _records_insert_set_based(workspace=workspace, events=events, charges=charges)
-    return _records_insert_portable(workspace=workspace, events=events, charges=charges)
 
 
 # Each column of a record that comes from its kind (priced once per batch and kind),
@@ -405,10 +384,13 @@ def _set_based_sql() -> str:
     """  # noqa: S608
 
 
-def _records_insert_set_based(
-    *, workspace: Workspace, events: list[PricedEvent], charges: dict[str, WalletCharge]
-) -> int:
-    """PostgreSQL: each event brings its id, its time and the number of its kind, each of
+def _records_insert(*, workspace: Workspace, events: list[PricedEvent], charges: dict[str, WalletCharge]) -> int:
+    """Insert the records and add them to their daily rollups in one statement; returns how
+    many records were inserted. ON CONFLICT turns a message recorded behind our back into a
+    count the caller checks (and rolls back on), not a crash. Runs under the wallet locks
+    taken by the ingest, so rollup buckets never race.
+
+    Each event brings its id, its time and the number of its kind, each of, its time and the number of its kind, each of
     these columns as one JSON array (json.dumps is C, and PostgreSQL parses each array
     once); the other columns go once per kind. One-row INSERTs, then 19 arrays of 1,000
     values quoted one by one by psycopg, were most of a batch's time under a profile."""
@@ -427,76 +409,6 @@ def _records_insert_set_based(
     with connection.cursor() as cursor:
         cursor.execute(_set_based_sql(), params)
         return cursor.fetchone()[0]
-
-
-def _money(value: Decimal) -> object:
-    return connection.ops.adapt_decimalfield_value(value, **money_field_kwargs())
-
-
-def _records_insert_portable(
-    *, workspace: Workspace, events: list[PricedEvent], charges: dict[str, WalletCharge]
-) -> int:
-    """Any database (the demo's SQLite): an executemany of whole rows, then the rollups
-    summed in Python (local days from zoneinfo) and added with one upsert."""
-    ops = connection.ops
-    now = ops.adapt_datetimefield_value(timezone.now())
-    kind_values = {}
-    for event in events:
-        if event.kind not in kind_values:
-            charge = charges[event.kind.ref.channel.wallet_kind]
-            kind_values[event.kind] = [read(event.kind, charge) for _, _, read in KIND_COLUMNS]
-    columns = ["message_id", "occurred_at", "workspace_id", "recorded_at", *(name for name, _, _ in KIND_COLUMNS)]
-    rows = [
-        [event.message_id, ops.adapt_datetimefield_value(event.occurred_at), workspace.id, now]
-        + [_money(v) if isinstance(v, Decimal) else v for v in kind_values[event.kind]]
-        for event in events
-    ]
-    table = UsageRecord._meta.db_table
-    placeholders = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) "  # noqa: S608
-            "ON CONFLICT (workspace_id, message_id) DO NOTHING",
-            rows,
-        )
-        inserted = cursor.rowcount
-    if inserted == len(events):
-        _rollups_add(workspace=workspace, events=events, charges=charges)
-    return inserted
-
-
-def _rollups_add(*, workspace: Workspace, events: list[PricedEvent], charges: dict[str, WalletCharge]) -> None:
-    """Add the new records to their daily buckets (local day of the workspace) with one upsert."""
-    tz = ZoneInfo(workspace.timezone)
-    buckets: dict[tuple, list] = defaultdict(lambda: [0, 0, ZERO, ZERO, ZERO])
-    for event in events:
-        kind = event.kind
-        day: date = event.occurred_at.astimezone(tz).date()
-        wallet_id = charges[kind.ref.channel.wallet_kind].wallet_id
-        sums = buckets[
-            (wallet_id, kind.ref.channel.id, day, kind.message_type, kind.category, kind.direction, kind.status)
-        ]
-        sums[0] += 1
-        sums[1] += kind.quote.segments
-        sums[2] += kind.quote.cost
-        sums[3] += kind.quote.carrier_fee
-        sums[4] += kind.quote.total
-    ops = connection.ops
-    params: list[object] = []
-    for (wallet_id, channel_id, day, *fields), (messages, segments, *money) in buckets.items():
-        params += [wallet_id, channel_id, ops.adapt_datefield_value(day), *fields, messages, segments]
-        params += [_money(amount) for amount in money]
-    table = DailyUsageRollup._meta.db_table
-    columns = ROLLUP_KEY + ROLLUP_SUMS
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    updates = ", ".join(f"{name} = {table}.{name} + EXCLUDED.{name}" for name in ROLLUP_SUMS)
-    # Constant identifiers only; values are parameters.
-    sql = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(buckets))} "  # noqa: S608
-        f"ON CONFLICT ({', '.join(ROLLUP_KEY)}) DO UPDATE SET {updates}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 # --- API keys -----------------------------------------------------------------------

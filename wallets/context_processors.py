@@ -1,5 +1,6 @@
 from django.http import HttpRequest
 
+from wallets import defaults
 from wallets.models import Wallet
 from wallets.selectors import wallet_status
 
@@ -18,4 +19,11 @@ def workspace_shell(request: HttpRequest) -> dict:
         "shell_wallet_status": statuses,
         "shell_whatsapp": statuses.get(Wallet.Kind.WHATSAPP),
         "shell_sms": statuses.get(Wallet.Kind.SMS),
+        # The numbers the pages' wording quotes, as settings have them (wallets.defaults).
+        "rules": {
+            "whatsapp_low": defaults.WHATSAPP_LOW_BALANCE,
+            "sms_low": defaults.SMS_LOW_BALANCE,
+            "top_up_min": defaults.TOP_UP_MIN,
+            "top_up_max": defaults.TOP_UP_MAX,
+        },
     }

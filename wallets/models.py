@@ -1,9 +1,8 @@
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from wallets.defaults import TOP_UP_DATABASE_BOUNDS
 from wallets.money import CURRENCY, ZERO, money_field_kwargs
 
 
@@ -129,8 +128,6 @@ class WalletTransaction(models.Model):
 class AutoTopUpRule(models.Model):
     """When the balance drops below `threshold`, charge the saved card `amount`."""
 
-    WHATSAPP_THRESHOLDS = (Decimal("20"), Decimal("50"), Decimal("100"))
-
     wallet = models.OneToOneField(Wallet, on_delete=models.CASCADE, related_name="auto_top_up")
     enabled = models.BooleanField(default=False)
     threshold = models.DecimalField(**money_field_kwargs())
@@ -144,7 +141,8 @@ class AutoTopUpRule(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(threshold__gte=0), name="autotopup_threshold_nonnegative"),
             models.CheckConstraint(
-                condition=Q(amount__gte=20) & Q(amount__lte=2000), name="autotopup_amount_within_limits"
+                condition=Q(amount__gte=TOP_UP_DATABASE_BOUNDS[0]) & Q(amount__lte=TOP_UP_DATABASE_BOUNDS[1]),
+                name="autotopup_amount_within_limits",
             ),
         ]
 

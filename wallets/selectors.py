@@ -3,11 +3,12 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
+from common.views import WorkspaceScope
+from wallets import defaults
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
 
@@ -30,17 +31,19 @@ class WalletStatus:
 
 
 def wallet_status(*, kind: str, balance: Decimal) -> WalletStatus:
-    """The reference pages' thresholds, in one place for the API, pages and banners.
+    """The reference pages' rules, in one place for the API, pages and banners.
 
-    WhatsApp: below US$20 is low (reminder banner), below zero pauses sending.
-    SMS: at or below zero suspends all SMS/MMS, inbound and outbound; below US$20 is low.
+    WhatsApp: below zero pauses sending; below WHATSAPP_LOW_BALANCE (US$20) is low (reminder banner).
+    SMS: at or below zero suspends all SMS/MMS, inbound and outbound; below SMS_LOW_BALANCE is low.
     """
-    low = settings.WHATSAPP_LOW_BALANCE
     if kind == Wallet.Kind.WHATSAPP:
         if balance < ZERO:
             return WalletStatus(WalletState.PAUSED, balance)
+        low = defaults.WHATSAPP_LOW_BALANCE
     elif balance <= ZERO:
         return WalletStatus(WalletState.SUSPENDED, balance)
+    else:
+        low = defaults.SMS_LOW_BALANCE
     if balance < low:
         return WalletStatus(WalletState.LOW, balance)
     return WalletStatus(WalletState.OK, balance)
@@ -67,6 +70,16 @@ def workspace_wallets(*, workspace: Workspace) -> dict[str, Wallet]:
     for wallet in wallets.values():
         wallet.workspace = workspace
     return wallets
+
+
+def workspace_scope(*, user: AbstractBaseUser, workspace_slug: str) -> WorkspaceScope:
+    """settings.WORKSPACE_SCOPE for common.views.workspace_view: the user's memberships in one
+    query (the switcher needs them all), the named workspace's (or 404), and its wallets."""
+    memberships = list(memberships_for_user(user=user))
+    membership = membership_pick(memberships=memberships, workspace_slug=workspace_slug)
+    return WorkspaceScope(
+        memberships=memberships, membership=membership, wallets=workspace_wallets(workspace=membership.workspace)
+    )
 
 
 def ledger_for_wallet(*, wallet: Wallet) -> QuerySet[WalletTransaction]:

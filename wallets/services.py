@@ -10,7 +10,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from wallets.exceptions import IdempotencyKeyReused, InsufficientBalance, InvalidAmount, UnsupportedCurrency
-from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
+from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import CURRENCY, MAX_DIGITS, QUANTUM, ZERO
 from wallets.signals import posting_committed
 
@@ -100,15 +100,10 @@ def ledger_post_many(
     order, and the caller learns from their number where it stopped. The batch
     exists for work that charges many items to one wallet (the monthly fee run):
     one lock and one round trip instead of four queries and a commit per item.
-    On PostgreSQL the statement is the `ledger_post_many` function (migration
-    wallets/0005); on SQLite (the demo) the same steps run through the ORM.
+    The statement is the PL/pgSQL function `ledger_post_many` (wallets/sql/ledger_post_many.sql).
     """
     requests = [_validated_request(request, currency) for request in requests]
-    if connection.vendor == "postgresql":
-        postings, threshold = _post_sql(wallet_id, requests, require_funds)
-    else:
-        with transaction.atomic():
-            postings, threshold = _post_orm(wallet_id, requests, require_funds)
+    postings, threshold = _post_sql(wallet_id, requests, require_funds)
     new = [posting.transaction for posting in postings if posting.created]
     if new:
         # Outside a transaction the posting has committed already and this runs now.
@@ -124,7 +119,7 @@ RETURNED = ("id", "kind", "amount", "balance_before", "balance_after", "referenc
 def _post_sql(
     wallet_id: int, requests: list[PostingRequest], require_funds: bool
 ) -> tuple[list[Posting], Decimal | None]:
-    """PostgreSQL: the whole batch in one statement (migration wallets/0005), so the wallet
+    """The whole batch in one statement (wallets/sql/ledger_post_many.sql), so the wallet
     lock is held for one round trip and the COMMIT instead of four round trips and Python."""
     # Outside a transaction the statement commits on its own; inside one, a savepoint
     # keeps a refused batch from aborting the caller's transaction.
@@ -162,7 +157,7 @@ def _post_sql(
 
 @contextmanager
 def _posting_errors() -> Iterator[None]:
-    """The function's refusals (migration wallets/0005) as the errors the ORM path raises."""
+    """The function's refusals (wallets/sql/ledger_post_many.sql) as typed Python errors."""
     try:
         yield
     except DatabaseError as error:
@@ -172,58 +167,6 @@ def _posting_errors() -> Iterator[None]:
         if sqlstate == "P0002":
             raise Wallet.DoesNotExist(error.__cause__.diag.message_primary) from None
         raise
-
-
-def _post_orm(
-    wallet_id: int, requests: list[PostingRequest], require_funds: bool
-) -> tuple[list[Posting], Decimal | None]:
-    """The same steps through the ORM, for SQLite (the demo): lock, duplicate check,
-    one INSERT in list order, one balance update, and the auto top-up threshold."""
-    postings: list[Posting] = []
-    balance = Wallet.objects.select_for_update().values_list("balance", flat=True).get(pk=wallet_id)
-    threshold = AutoTopUpRule.objects.filter(wallet_id=wallet_id, enabled=True).values_list("threshold", flat=True)
-    existing = {
-        posted.idempotency_key: posted
-        for posted in WalletTransaction.objects.filter(
-            wallet_id=wallet_id, idempotency_key__in=[request.idempotency_key for request in requests]
-        )
-    }
-    new: list[WalletTransaction] = []
-    for request in requests:
-        found = existing.get(request.idempotency_key)
-        if found is not None:
-            if found.amount != request.amount or found.kind != request.kind:
-                raise IdempotencyKeyReused(
-                    f"Key {request.idempotency_key!r} was used for {found.kind} {found.amount}, "
-                    f"not {request.kind} {request.amount}."
-                )
-            postings.append(Posting(transaction=found, created=False))
-            continue
-        if require_funds and balance + request.amount < ZERO:
-            break
-        row = WalletTransaction(
-            wallet_id=wallet_id,
-            kind=request.kind,
-            amount=request.amount,
-            balance_before=balance,
-            balance_after=balance + request.amount,
-            reference=request.reference,
-            memo=request.memo,
-            idempotency_key=request.idempotency_key,
-            created_by=request.created_by,
-        )
-        # A key repeated inside the batch is the same posting, like a retried call.
-        existing[request.idempotency_key] = row
-        balance = row.balance_after
-        new.append(row)
-        postings.append(Posting(transaction=row, created=True))
-    if new:
-        # One INSERT in list order: ids ascend along the chain the ledger trigger checks.
-        WalletTransaction.objects.bulk_create(new)
-        # The exact Decimal computed under the lock, not F("balance") + amount:
-        # SQLite would do that sum in binary floating point.
-        Wallet.objects.filter(pk=wallet_id).update(balance=balance)
-    return postings, threshold.first()
 
 
 def _announce(wallet_id: int, posted: list[WalletTransaction], threshold: Decimal | None) -> None:

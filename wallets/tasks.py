@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from billing_portal.celery import billing_task_options
+from common.tasks import billing_task_options
 from wallets.notices import admin_notice_send
 
 

@@ -1,12 +1,16 @@
 """Backups: a pg_dump of a database holding ledger, usage and top-ups restores with psql
 into an empty database where verify_ledger passes and the ledger's guards still hold.
-Uses the PostgreSQL client binaries on PATH; skipped when they are missing."""
+Uses the client binaries of the server's own major version (pg_dump refuses a newer server):
+the pgserver wheel's for the throwaway server, else those on PATH; fails when neither matches."""
 
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pgserver
 import psycopg
 import pytest
 from django.db import connection
@@ -18,9 +22,20 @@ from usage.services import usage_ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-for binary in ("pg_dump", "psql"):
-    if shutil.which(binary) is None:
-        pytest.skip(f"{binary} is not installed (Debian: postgresql-client)", allow_module_level=True)
+
+def _client_bin_dir() -> Path:
+    """The directory of a pg_dump whose major version is the server's."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version_num")
+        major = int(cursor.fetchone()[0]) // 10000
+    candidates = [Path(pgserver.__file__).parent / "pginstall" / "bin"]
+    if on_path := shutil.which("pg_dump"):
+        candidates.append(Path(on_path).parent)
+    for directory in candidates:
+        version = subprocess.run([directory / "pg_dump", "--version"], capture_output=True, text=True, check=True)
+        if int(version.stdout.split()[-1].split(".")[0]) == major:
+            return directory
+    pytest.fail(f"no pg_dump of PostgreSQL {major} (looked in {', '.join(map(str, candidates))})")
 
 
 def _admin_run(sql: str) -> None:
@@ -46,13 +61,15 @@ def test_dump_and_restore_keeps_a_ledger_that_verifies(workspace, tmp_path):
     restored_name = f"{connection.settings_dict['NAME']}_restore"
     restored = urlunsplit(urlsplit(source)._replace(path="/" + restored_name))
     dump = tmp_path / "billing.sql"
+    bin_dir = _client_bin_dir()
 
-    subprocess.run(["pg_dump", "--no-owner", "--dbname", source, "--file", str(dump)], check=True, timeout=120)
+    dump_command = [bin_dir / "pg_dump", "--no-owner", "--dbname", source, "--file", str(dump)]
+    subprocess.run(dump_command, check=True, timeout=120)
     _admin_run(f'DROP DATABASE IF EXISTS "{restored_name}"')
     _admin_run(f'CREATE DATABASE "{restored_name}"')
     try:
         subprocess.run(
-            ["psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname", restored, "--file", str(dump)],
+            [bin_dir / "psql", "--quiet", "--set", "ON_ERROR_STOP=1", "--dbname", restored, "--file", str(dump)],
             check=True,
             timeout=120,
             capture_output=True,
@@ -60,7 +77,7 @@ def test_dump_and_restore_keeps_a_ledger_that_verifies(workspace, tmp_path):
         verify = subprocess.run(
             [sys.executable, "manage.py", "verify_ledger"],
             cwd=ROOT,
-            env={"DATABASE_URL": restored, "PATH": "/usr/bin:/bin"},
+            env={"DATABASE_URL": restored, "REDIS_URL": os.environ["REDIS_URL"], "PATH": "/usr/bin:/bin"},
             capture_output=True,
             text=True,
             timeout=120,

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from ops.models import BeatTaskRun
 from ops.selectors import beat_task_health
 from payments.tasks import reconcile_payments
+from phone_numbers.tasks import settle_number_fees
 from tests.factories import wallet_of
-from usage.tasks import settle_number_fees
 
 pytestmark = pytest.mark.django_db
 
@@ -61,9 +61,9 @@ def test_interval_task_is_late_only_after_its_interval_plus_the_grace(settings):
 
 def test_crontab_task_is_late_when_an_hourly_run_was_missed(settings):
     settings.BEAT_OVERDUE_GRACE = 600
-    _record("usage.tasks.bill_number_fees", datetime(2026, 11, 23, 10, 5, 3, tzinfo=UTC))  # next 11:05
+    _record("phone_numbers.tasks.bill_number_fees", datetime(2026, 11, 23, 10, 5, 3, tzinfo=UTC))  # next 11:05
     assert _health()["bill-number-fees"] is False
-    _record("usage.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, 3, tzinfo=UTC))  # 10:05 missed
+    _record("phone_numbers.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, 3, tzinfo=UTC))  # 10:05 missed
     assert _health()["bill-number-fees"] is True
 
 
@@ -72,14 +72,16 @@ def test_a_task_that_never_succeeded_is_late(settings):
 
 
 def test_admin_index_warns_about_late_tasks_and_links_to_the_list(superuser_client):
-    _record("usage.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, tzinfo=UTC))
+    _record("phone_numbers.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, tzinfo=UTC))
     with time_machine.travel(NOW, tick=False):
         response = superuser_client.get("/admin/")
     assert response.status_code == 200
     page = response.content.decode()
     assert 'id="beat-warning"' in page
     assert "Periodic tasks not running on time." in page
-    assert "bill-number-fees (usage.tasks.bill_number_fees): last succeeded 1\xa0hour, 45\xa0minutes ago" in page
+    assert (
+        "bill-number-fees (phone_numbers.tasks.bill_number_fees): last succeeded 1\xa0hour, 45\xa0minutes ago" in page
+    )
     assert "payments-reconcile (payments.tasks.reconcile_payments): has never succeeded" in page
     assert "/admin/ops/beattaskrun/" in page
 
@@ -94,7 +96,7 @@ def test_admin_index_has_no_warning_when_every_task_ran_on_time(superuser_client
 
 
 def test_admin_list_marks_the_late_task_and_is_read_only(superuser_client):
-    _record("usage.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, tzinfo=UTC))
+    _record("phone_numbers.tasks.bill_number_fees", datetime(2026, 11, 23, 9, 5, tzinfo=UTC))
     _record("payments.tasks.reconcile_payments", datetime(2026, 11, 23, 10, 45, tzinfo=UTC))
     with time_machine.travel(NOW, tick=False):
         response = superuser_client.get("/admin/ops/beattaskrun/")

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from billing_portal.observability import JsonLogFormatter, LogContextFilter, redact
+from ops.observability import JsonLogFormatter, LogContextFilter, redact
 from tests.factories import api_key_for, priced_sms_channel
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""PRODUCTION=true refuses to start on the demo's embedded defaults (database, broker,
+"""PRODUCTION=true refuses to start on the demo's embedded servers (database, Redis,
 metrics token) and names what is missing; with everything set it loads and routes queues."""
 
 import subprocess
@@ -39,8 +39,8 @@ def test_complete_production_environment_loads_with_notices_on_their_own_queue()
 @pytest.mark.parametrize(
     ("unset", "named"),
     [
-        ("DATABASE_URL", "DATABASE_URL (PostgreSQL)"),
-        ("REDIS_URL", "REDIS_URL or CELERY_BROKER_URL"),
+        ("DATABASE_URL", "DATABASE_URL"),
+        ("REDIS_URL", "REDIS_URL"),
         ("METRICS_TOKEN", "METRICS_TOKEN"),
     ],
 )
@@ -49,3 +49,9 @@ def test_production_without_a_required_setting_refuses_to_start(unset, named):
     result = _load(env)
     assert result.returncode != 0
     assert f"PRODUCTION=true needs {named}" in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused_with_its_engine_named():
+    result = _load({**COMPLETE, "PRODUCTION": "false", "DATABASE_URL": "mysql://billing@127.0.0.1:3306/billing"})
+    assert result.returncode != 0
+    assert "DATABASE_URL must point at PostgreSQL, not django.db.backends.mysql" in result.stderr

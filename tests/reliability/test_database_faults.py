@@ -16,7 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from tests.factories import priced_sms_channel, wallet_of
-from tests.reliability.worker import worker_database_url
+from tests.ops.processes import subprocess_database_url
 from usage.models import UsageRecord
 from usage.services import usage_ingest
 from wallets.models import WalletTransaction
@@ -78,7 +78,7 @@ def test_clients_retrying_batches_through_dropped_connections_charge_each_event_
 
     def terminator() -> None:
         nonlocal terminated
-        with psycopg.connect(worker_database_url(), autocommit=True) as admin:
+        with psycopg.connect(subprocess_database_url(), autocommit=True) as admin:
             while not clients_done.is_set():
                 rows = admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

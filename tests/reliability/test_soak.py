@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from payments.services import topup_checkout_start
 from payments.tasks import auto_top_up_run
+from phone_numbers.services import number_fees_bill
 from tests.factories import PhoneNumberFactory, WorkspaceFactory, priced_sms_channel, wallet_of
 from tests.stripe_helpers import post_event, save_card, session_id_of
 from usage.models import NumberFeeCharge, UsageRecord
-from usage.number_billing import number_fees_bill
 from usage.services import usage_ingest
 from wallets.models import AutoTopUpRule, WalletTransaction
 from wallets.services import ledger_post

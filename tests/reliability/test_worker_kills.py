@@ -17,12 +17,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from payments.models import TopUp
+from phone_numbers.tasks import bill_number_fees, settle_number_fees
 from tests.factories import PhoneNumberFactory, WorkspaceFactory, priced_sms_channel, wallet_of
 from tests.reliability.worker import Worker, broker_backlog, broker_reset, tasks_really_queued
 from tests.stripe_helpers import save_card
 from usage.models import NumberFeeCharge, UsageRecord
 from usage.services import usage_ingest
-from usage.tasks import bill_number_fees, settle_number_fees
 from wallets.models import AutoTopUpRule, WalletTransaction
 from wallets.services import ledger_post
 

@@ -10,19 +10,11 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
-from django.db import connection
 
 from billing_portal.celery import app
+from tests.ops.processes import subprocess_database_url
 
 BROKER_KEYS = ("celery", "unacked", "unacked_index", "unacked_mutex")
-
-
-def worker_database_url() -> str:
-    db = connection.settings_dict
-    host = db.get("HOST") or "127.0.0.1"
-    user = db.get("USER") or "postgres"
-    auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
-    return f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def broker() -> redis.Redis:
@@ -50,7 +42,7 @@ class Worker:
 
     def start(self, *, timeout: float = 60) -> None:
         self.log.write_text("")
-        env = {**os.environ, "DATABASE_URL": worker_database_url(), "CELERY_TASK_ALWAYS_EAGER": "false", **self.env}
+        env = {**os.environ, "DATABASE_URL": subprocess_database_url(), "CELERY_TASK_ALWAYS_EAGER": "false", **self.env}
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         with self.log.open("a") as out:
             self.process = subprocess.Popen(

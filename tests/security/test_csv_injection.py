@@ -81,7 +81,7 @@ RESOURCE_NUMERIC = {"id", "amount", "balance_before", "balance_after", "segments
 
 
 @pytest.mark.parametrize(
-    "resource_path", ["finance.resources.LedgerEntryResource", "finance.resources.UsageRecordResource"]
+    "resource_path", ["finance.resources.LedgerEntryResource", "usage.resources.UsageRecordResource"]
 )
 def test_the_finance_admin_exports_neutralise_formulas_in_every_text_column(workspace, resource_path):
     channel = ChannelFactory(workspace=workspace, kind="sms", display_name=PAYLOADS[0])

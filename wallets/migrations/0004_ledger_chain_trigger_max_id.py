@@ -7,40 +7,17 @@ issue 11 on a scratch 10M-row ledger); max(id) with wallet_id = $1 always uses t
 (wallet_id, id DESC) index: 0.16 ms.
 """
 
+from pathlib import Path
+
 from django.db import migrations
 
-CHAIN_FUNCTION = """
-CREATE OR REPLACE FUNCTION ledger_check_chain() RETURNS trigger AS $$
-DECLARE
-    previous numeric;
-BEGIN
-    SELECT balance_after INTO previous FROM wallets_wallettransaction
-        WHERE {previous_row};
-    IF COALESCE(previous, 0) <> NEW.balance_before THEN
-        RAISE EXCEPTION 'ledger chain broken for wallet %: previous balance_after %, new balance_before %',
-            NEW.wallet_id, COALESCE(previous, 0), NEW.balance_before
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"""
-FORWARD = CHAIN_FUNCTION.format(
-    previous_row="id = (SELECT max(id) FROM wallets_wallettransaction WHERE wallet_id = NEW.wallet_id)"
-)
-REVERSE = CHAIN_FUNCTION.format(previous_row="wallet_id = NEW.wallet_id ORDER BY id DESC LIMIT 1")
 
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def reverse(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(REVERSE, params=None)
+def _sql(name: str) -> str:
+    return (Path(__file__).parent / "sql" / name).read_text()
 
 
 class Migration(migrations.Migration):
     dependencies = [("wallets", "0003_ledger_wallet_created")]
-    operations = [migrations.RunPython(forward, reverse)]
+    operations = [
+        migrations.RunSQL(sql=_sql("ledger_check_chain_2.sql"), reverse_sql=_sql("ledger_check_chain_1.sql"))
+    ]

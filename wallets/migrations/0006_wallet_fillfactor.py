@@ -11,16 +11,11 @@ so ten times the pages is still small.
 from django.db import migrations
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE wallets_wallet SET (fillfactor = 10)")
-
-
-def reverse(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE wallets_wallet RESET (fillfactor)")
-
-
 class Migration(migrations.Migration):
     dependencies = [("wallets", "0005_ledger_post_function")]
-    operations = [migrations.RunPython(forward, reverse)]
+    operations = [
+        migrations.RunSQL(
+            sql="ALTER TABLE wallets_wallet SET (fillfactor = 10)",
+            reverse_sql="ALTER TABLE wallets_wallet RESET (fillfactor)",
+        )
+    ]

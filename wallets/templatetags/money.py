@@ -13,3 +13,9 @@ def usd(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     return format_usd(Decimal(amount))
+
+
+@register.filter
+def usd_rule(amount: Decimal) -> str:
+    """US$20, US$2,000: a rule's amount in running text, without cents when it has none."""
+    return format_usd(Decimal(amount)).removesuffix(".00")

@@ -1,0 +1,25 @@
+"""The billing modal's forms: every amount goes through wallets.forms.MoneyField."""
+
+from django import forms
+
+from wallets.forms import MoneyField
+
+
+class TopUpForm(forms.Form):
+    amount = MoneyField(label="Top-up amount")
+
+
+class AutoTopUpForm(forms.Form):
+    enabled = forms.BooleanField(required=False)
+    threshold = MoneyField(label="Minimum balance")
+    auto_amount = MoneyField(label="Auto top-up amount")
+
+
+def form_error_message(form: forms.Form, *, hints: dict[str, str] | None = None) -> str:
+    """The form's first complaint for a flash message: named by its field when the form has
+    several, followed by that field's hint (e.g. the top-up limits)."""
+    name, errors = next(iter(form.errors.items()))
+    label = form.fields[name].label if len(form.fields) > 1 and name in form.fields else None
+    message = f"{label}: {errors[0]}" if label else errors[0]
+    hint = (hints or {}).get(name)
+    return f"{message} {hint}" if hint else message

@@ -1,0 +1,128 @@
+"""The usage batch (and the authorization fast path) check fields with usage.events' plain
+functions, for speed; the schema and the other endpoints use the serializers. Here the
+values are derived from each serializer field itself (its choices, lengths, bounds and
+pattern, and the JSON types around them), and for every one the fast cleaner and the
+serializer field must agree: accepted by both, or refused by both. A rule changed in one
+place and not the other fails here."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+
+from usage import events as ev
+from usage.serializers import (
+    AuthorizeRequestSerializer,
+    ChannelRefField,
+    EstimateRequestSerializer,
+    OccurredAtField,
+    UsageEventSerializer,
+)
+
+# JSON values of every type, which any field meets.
+JSON_VALUES = [None, True, False, 0, 1, -1, 1.5, 2**70, "", " ", "x", "2", [], {}, ["sms"], {"a": 1}]
+TEXT_EDGES = ["a\x00", "a\n", "\ta", "a\u2028", "a\x85", "\xa0", "ß", "é", "a b", "  a  ", "\u200b"]
+
+
+def _field_values(field: serializers.Field) -> list[object]:
+    """The values this field's own declaration says are at its edges."""
+    values = [*JSON_VALUES, *TEXT_EDGES]
+    if isinstance(field, serializers.ChoiceField):
+        for choice in field.choices:
+            values += [choice, choice.upper(), f"{choice} ", choice[:-1]]
+    if isinstance(field, serializers.CharField):
+        for length in (field.min_length, field.max_length):
+            if length is not None:
+                values += ["a" * (length - 1), "a" * length, "a" * (length + 1)]
+    if isinstance(field, serializers.RegexField):
+        values += ["US", "us", "Us", "USA", "U", "U1", "ÜS"]
+    if isinstance(field, serializers.IntegerField):
+        for bound in (field.min_value, field.max_value):
+            if bound is not None:
+                values += [bound - 1, bound, bound + 1, str(bound), float(bound)]
+    if isinstance(field, ChannelRefField):
+        values += [ev.MAX_ID, ev.MAX_ID + 1, "1", str(ev.MAX_ID + 1), "+14155550100", "+04155550100", "+1415", "+"]
+    if isinstance(field, OccurredAtField):
+        now = timezone.now()
+        values += [
+            (now - timedelta(days=1)).isoformat(),
+            (now + ev.FUTURE_TOLERANCE - timedelta(seconds=5)).isoformat(),
+            (now + ev.FUTURE_TOLERANCE + timedelta(seconds=5)).isoformat(),
+            "2026-11-20T10:00:00Z",
+            "2026-11-20T10:00:00",
+            "2026-11-20",
+            "20261120T100000Z",
+            "2026-11-20 10:00:00+00:00",
+            "yesterday",
+        ]
+    return values
+
+
+def _accepts(check, value: object) -> bool:
+    try:
+        check(value)
+    except (ev.FieldError, serializers.ValidationError):
+        return False
+    return True
+
+
+# Each field of the batch's event, with the cleaner the batch runs on it. `None` stands for
+# "not sent" in optional fields (the batch reads an absent key and null alike), so it is left
+# out where the serializer field is optional.
+USAGE_CLEANERS = {
+    "id": ev.clean_message_id,
+    "channel": ev.clean_channel_ref,
+    "type": ev.clean_type,
+    "direction": ev.clean_direction,
+    "status": ev.clean_status,
+    "country": ev.clean_country,
+    "segments": ev.clean_segments,
+    "occurred_at": lambda value: ev.clean_occurred_at(value, now=timezone.now()),
+    # A category is a choice for WhatsApp and absent ("" or null) otherwise: either is accepted.
+    "category": lambda value: (
+        ev.clean_category(value, message_type="sms")
+        if value in (None, "")
+        else ev.clean_category(value, message_type="whatsapp")
+    ),
+}
+AUTHORIZE_CLEANERS = {"channel": ev.clean_channel_ref, "direction": ev.clean_direction, "type": ev.clean_type}
+ESTIMATE_CLEANERS = {**USAGE_CLEANERS, "recipients": ev.clean_recipients}
+
+
+def _cases(serializer_class, cleaners):
+    fields = serializer_class().fields
+    for name, cleaner in cleaners.items():
+        if name not in fields:
+            continue
+        field = fields[name]
+        for value in _field_values(field):
+            if value is None and not field.required:
+                continue
+            yield pytest.param(field, cleaner, value, id=f"{serializer_class.__name__}.{name}={value!r:.30}")
+
+
+@pytest.mark.parametrize(
+    ("field", "cleaner", "value"),
+    [
+        *_cases(UsageEventSerializer, USAGE_CLEANERS),
+        *_cases(AuthorizeRequestSerializer, AUTHORIZE_CLEANERS),
+        *_cases(EstimateRequestSerializer, ESTIMATE_CLEANERS),
+    ],
+)
+def test_the_fast_cleaner_and_the_serializer_field_accept_the_same_values(field, cleaner, value):
+    assert _accepts(cleaner, value) == _accepts(field.run_validation, value)
+
+
+def test_every_field_of_the_event_is_held_to_its_cleaner_or_said_why_not():
+    # `body` is counted in segments, which depend on its encoding: the serializer only bounds
+    # its length (tests/test_api_usage.py checks the segment rule through the API).
+    assert set(UsageEventSerializer().fields) == {*USAGE_CLEANERS, "body"}
+
+
+def test_a_body_within_the_schema_length_is_counted_and_one_past_it_is_refused_by_both():
+    field = UsageEventSerializer().fields["body"]
+    longest = "a" * field.max_length
+
+    assert ev.clean_body(longest) == ev.MAX_SEGMENTS and _accepts(field.run_validation, longest)
+    assert not _accepts(ev.clean_body, longest + "a") and not _accepts(field.run_validation, longest + "a")
