@@ -27,10 +27,10 @@ def default_rules_for_new_wallet(sender: type, instance: Wallet, created: bool, 
 
 
 @receiver(auto_top_up_failed, dispatch_uid="alerts.auto_top_up_failed")
-def event_on_auto_top_up_failed(sender: type, topup: TopUp, reason: str, **kwargs: object) -> None:
-    services.auto_top_up_failed_record(topup=topup, reason=reason)
+def event_on_auto_top_up_failed(sender: type, topup: TopUp, reason: str, card_paused: bool, **kwargs: object) -> None:
+    services.auto_top_up_failed_record(topup=topup, reason=reason, card_paused=card_paused)
 
 
 @receiver(auto_top_up_paused, dispatch_uid="alerts.auto_top_up_paused")
-def event_on_auto_top_up_paused(sender: type, wallet: Wallet, limit: int, **kwargs: object) -> None:
-    services.auto_top_up_paused_record(wallet=wallet, limit=limit)
+def event_on_auto_top_up_paused(sender: type, wallet: Wallet, reason: str, until, **kwargs: object) -> None:
+    services.auto_top_up_paused_record(wallet=wallet, reason=reason, until=until)

@@ -23,7 +23,10 @@ class EventDataSerializer(serializers.Serializer):
         choices=["top_up", "auto_top_up"], required=False, help_text="top_up.succeeded: manual or automatic"
     )
     reason = serializers.CharField(required=False, help_text="auto_top_up.failed: what the card issuer said")
-    daily_limit = serializers.IntegerField(required=False, help_text="auto_top_up.paused: top-ups allowed a day")
+    card_paused = serializers.BooleanField(required=False, help_text="auto_top_up.failed: the card is not retried")
+    until = serializers.CharField(
+        required=False, allow_null=True, help_text="auto_top_up.paused: when it may run again"
+    )
     number = serializers.CharField(required=False, help_text="number.*: the phone number, E.164")
     monthly_fee = serializers.CharField(required=False, help_text=f"number.*: {MONEY}")
     release_on = serializers.DateField(required=False, help_text="number.*: the (scheduled) release date")

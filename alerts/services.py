@@ -21,6 +21,7 @@ from django.utils import timezone
 from alerts import defaults
 from alerts.models import AlertRule, Event, EventType, ExtraRecipient, NotificationPreference
 from alerts.selectors import WalletAlerting, admin_recipients, event_payload, wallet_alerting
+from payments.models import TopUp
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import CENT, ZERO, format_usd
 from wallets.selectors import wallet_status
@@ -166,17 +167,24 @@ def number_event_record(*, number, type: str, key: object, **details: object) ->
     events_record(workspace_id=workspace_id, drafts=[EventDraft(type, f"{type}:{number.id}:{key}", data)])
 
 
-def auto_top_up_failed_record(*, topup, reason: str) -> None:
+def auto_top_up_failed_record(*, topup, reason: str, card_paused: bool) -> None:
     wallet = topup.wallet
-    data = _wallet_data(wallet.kind, wallet.balance, amount=_money(topup.amount), reason=reason, top_up_id=topup.id)
+    data = _wallet_data(
+        wallet.kind, wallet.balance, amount=_money(topup.amount), reason=reason, card_paused=card_paused,
+        top_up_id=topup.id,
+    )  # fmt: skip
     draft = EventDraft(EventType.AUTO_TOP_UP_FAILED, f"auto_top_up.failed:{topup.id}", data)
     events_record(workspace_id=wallet.workspace_id, drafts=[draft])
 
 
-def auto_top_up_paused_record(*, wallet: Wallet, limit: int) -> None:
-    """The daily cap on auto top-ups was reached: said once per wallet per (UTC) day."""
+def auto_top_up_paused_record(*, wallet: Wallet, reason: str, until) -> None:
+    """The retry policy held an auto top-up back: said once per wallet per (UTC) day, and not
+    while it only waits out the back-off of a failure the admins were just told of."""
+    latest = TopUp.objects.filter(wallet=wallet, kind=TopUp.Kind.AUTO).order_by("-id").values_list("status", flat=True)
+    if latest.first() == TopUp.Status.FAILED and until is not None:
+        return
     day = timezone.now().date().isoformat()
-    data = _wallet_data(wallet.kind, wallet.balance, daily_limit=limit, until=day)
+    data = _wallet_data(wallet.kind, wallet.balance, reason=reason, until=until.isoformat() if until else None)
     draft = EventDraft(EventType.AUTO_TOP_UP_PAUSED, f"auto_top_up.paused:{wallet.id}:{day}", data)
     events_record(workspace_id=wallet.workspace_id, drafts=[draft])
 

@@ -326,6 +326,7 @@ PRODUCT_RULES_FROM_ENV: dict[str, type] = {
     "TOP_UP_MAX": Decimal,
     "AUTO_TOP_UP_RETRY_AFTER": int,  # payments
     "AUTO_TOP_UP_MAX_PER_DAY": int,
+    "AUTO_TOP_UP_MAX_REATTEMPTS": int,
     "PAYMENTS_RECONCILE_WINDOW_HOURS": int,
     "UNPAID_CYCLES_BEFORE_RELEASE": int,  # phone_numbers
     "FEE_RUN_CHUNK": int,

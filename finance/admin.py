@@ -26,7 +26,7 @@ from finance.resources import (
     PriceResource,
 )
 from finance.services import audit_record
-from payments.models import StripeCustomer, TopUp
+from payments.models import ChargeReversal, StripeCustomer, TopUp
 from payments.services import payments_reconcile
 from usage.models import CarrierFee, NumberPrice, PhoneNumber, Price, PriceList
 from wallets.forms import MONEY_FORMFIELD_OVERRIDES
@@ -250,11 +250,31 @@ class WalletTransactionAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
 # --- top-ups ---------------------------------------------------------------------------
 
 
+class ChargeReversalInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """Refunds made at Stripe and disputes, beside the top-up they took money from."""
+
+    model = ChargeReversal
+    fields = readonly_fields = ["kind", "stripe_id", "amount", "stripe_status", "reason", "debit", "credit_back"]
+    extra = 0
+    show_change_link = True
+
+
 @admin.register(TopUp)
 class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Finance watches top-ups here; they change only through Stripe's word (services)."""
 
-    list_display = ["id", "wallet", "kind", "status", "amount", "amount_paid", "created_by", "created_at"]
+    inlines = [ChargeReversalInline]
+    list_display = [
+        "id",
+        "wallet",
+        "kind",
+        "status",
+        "amount",
+        "amount_paid",
+        "failure_code",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["status", "kind", "wallet__kind"]
     search_fields = ["wallet__workspace__name", "checkout_session_id", "payment_intent_id"]
     list_select_related = ["wallet__workspace", "created_by"]

@@ -18,7 +18,7 @@ FINANCE_PERMISSIONS = {
             for action in ("view", "add", "change")
         ),
     ],
-    "payments": ["view_topup", "view_stripecustomer", "view_stripeevent"],
+    "payments": ["view_topup", "view_stripecustomer", "view_stripeevent", "view_chargereversal"],
     "finance": [
         "view_auditentry",
         "view_ledgercheck",
@@ -45,10 +45,12 @@ def finance_group_ensure(*, apps: Apps) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     group, _ = Group.objects.get_or_create(name=FINANCE_GROUP)
+    # A migration's historical registry may not hold every model yet (a later migration adds
+    # it, and runs this again): the permissions that exist by then are the ones set.
     group.permissions.set(
         [
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            permission
             for app_label, codenames in FINANCE_PERMISSIONS.items()
-            for codename in codenames
+            for permission in Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         ]
     )

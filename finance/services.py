@@ -9,12 +9,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import stripe
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.mail import send_mail
 from django.db import models, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from finance import defaults as finance_defaults
+from finance.groups import FINANCE_GROUP
 from finance.models import AuditEntry, LedgerCheck, Refund
 from payments.models import TopUp
 from payments.stripe_api import stripe_client
@@ -25,6 +29,7 @@ from wallets.selectors import ledger_verify
 from wallets.services import Posting, ledger_post
 
 logger = logging.getLogger(__name__)
+User = get_user_model()
 
 
 class FinanceError(Exception):
@@ -245,22 +250,52 @@ def refunds_reconcile(*, now: datetime | None = None) -> list[str]:
             logger.warning("refund %s: Stripe lookup failed, will retry: %s", refund.pk, exc)
             outcomes.append(f"refund {refund.pk}: Stripe lookup failed, will retry")
             continue
-        if stripe_refund.status == "succeeded":
-            refund_confirm(refund_id=refund.pk)
-            outcomes.append(f"refund {refund.pk}: posted")
-        elif stripe_refund.status in ("failed", "canceled"):
-            reason = getattr(stripe_refund, "failure_reason", None) or stripe_refund.status
-            if Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-                status=Refund.Status.FAILED, failure_reason=f"Stripe: {reason}"
-            ):
-                audit_record(
-                    actor=None, action="refund_failed", target=refund.topup,
-                    after={"refund": refund.pk, "stripe_refund": stripe_refund.id, "failure": reason},
-                )  # fmt: skip
-            outcomes.append(f"refund {refund.pk}: {stripe_refund.status} at Stripe, nothing posted")
-        else:
-            outcomes.append(f"refund {refund.pk}: still {stripe_refund.status} at Stripe")
+        outcome = refund_settle(
+            refund_id=refund.pk,
+            stripe_refund_id=stripe_refund.id,
+            status=stripe_refund.status,
+            failure_reason=getattr(stripe_refund, "failure_reason", None),
+        )
+        outcomes.append(f"refund {refund.pk}: {outcome}")
     return outcomes
+
+
+def refund_settle(*, refund_id: int, stripe_refund_id: str, status: str, failure_reason: str | None) -> str:
+    """Apply Stripe's status of one of our refunds (from reconcile or a `refund.*` event):
+    succeeded posts it, failed or canceled closes it with nothing posted. Safe to repeat."""
+    if status == "succeeded":
+        refund_confirm(refund_id=refund_id)
+        return "posted"
+    if status in ("failed", "canceled"):
+        reason = failure_reason or status
+        refund = Refund.objects.select_related("topup").get(pk=refund_id)
+        if Refund.objects.filter(pk=refund_id, status=Refund.Status.PENDING).update(
+            status=Refund.Status.FAILED, failure_reason=f"Stripe: {reason}"
+        ):
+            audit_record(
+                actor=None, action="refund_failed", target=refund.topup,
+                after={"refund": refund_id, "stripe_refund": stripe_refund_id, "failure": reason},
+            )  # fmt: skip
+        return f"{status} at Stripe, nothing posted"
+    return f"still {status} at Stripe"
+
+
+def finance_notify(*, subject: str, body: str) -> None:
+    """Tell the Finance group by email, once the current transaction commits."""
+    from finance.tasks import send_finance_notice
+
+    transaction.on_commit(lambda: send_finance_notice.delay(subject, body))
+
+
+def finance_notice_send(*, subject: str, body: str) -> int:
+    recipients = sorted(
+        User.objects.filter(groups__name=FINANCE_GROUP, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return 0
+    return send_mail(f"[Finance] {subject}", body, settings.DEFAULT_FROM_EMAIL, recipients)
 
 
 def refund_confirm(*, refund_id: int) -> Refund:

@@ -1,6 +1,7 @@
 from celery import shared_task
 
-from finance.services import ledger_check_run, refunds_reconcile
+from common.tasks import billing_task_options
+from finance.services import finance_notice_send, ledger_check_run, refunds_reconcile
 
 
 @shared_task
@@ -13,3 +14,8 @@ def ledger_check() -> bool:
 def reconcile_refunds() -> list[str]:
     """Every 15 minutes: settle refunds left pending (a lost webhook, or a stop mid-request)."""
     return refunds_reconcile()
+
+
+@shared_task(**billing_task_options())
+def send_finance_notice(subject: str, body: str) -> int:
+    return finance_notice_send(subject=subject, body=body)

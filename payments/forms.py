@@ -13,6 +13,7 @@ class AutoTopUpForm(forms.Form):
     enabled = forms.BooleanField(required=False)
     threshold = MoneyField(label="Minimum balance")
     auto_amount = MoneyField(label="Auto top-up amount")
+    monthly_cap = MoneyField(label="Monthly cap", required=False)
 
 
 def form_error_message(form: forms.Form, *, hints: dict[str, str] | None = None) -> str:

@@ -17,6 +17,10 @@ class StripeCustomer(models.Model):
     payment_method_id = models.CharField(max_length=255, blank=True)
     card_brand = models.CharField(max_length=32, blank=True)
     card_last4 = models.CharField(max_length=4, blank=True)
+    # Set when Stripe says the saved card must not be charged again (a hard decline, a card
+    # or customer gone at Stripe, a dispute): auto top-up waits until a new card is saved.
+    card_paused_reason = models.TextField(blank=True)
+    card_paused_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +52,10 @@ class TopUp(models.Model):
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # Stripe's decline or error code (`insufficient_funds`, `resource_missing`, `rate_limit`...).
+    failure_code = models.CharField(max_length=64, blank=True)
+    # The saved card an auto top-up charged: the retry policy counts declines per card.
+    payment_method_id = models.CharField(max_length=255, blank=True, db_index=True)
     posting = models.OneToOneField(
         WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="top_up"
     )
@@ -85,6 +93,46 @@ class TopUp(models.Model):
     @property
     def reference(self) -> str:
         return f"topup:{self.pk}"
+
+
+class ChargeReversal(models.Model):
+    """Money Stripe took back from a top-up's charge without the portal asking: a refund
+    made in the Stripe Dashboard, or a dispute (chargeback). Unique by Stripe's own id, so
+    repeated and out-of-order events post once. The portal's own refunds are finance.Refund."""
+
+    class Kind(models.TextChoices):
+        REFUND = "refund", "Refund made at Stripe"
+        DISPUTE = "dispute", "Dispute"
+
+    topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="reversals")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    stripe_id = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(**money_field_kwargs())
+    # Stripe's status of the refund or dispute, as last reported.
+    stripe_status = models.CharField(max_length=64)
+    reason = models.CharField(max_length=255, blank=True)
+    debit = models.OneToOneField(
+        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reversal_debit"
+    )
+    # A dispute won, or a refund that failed after it had been posted: the money came back.
+    credit_back = models.OneToOneField(
+        WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reversal_credit"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="reversal_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["refund", "dispute"]), name="reversal_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(credit_back__isnull=True) | Q(debit__isnull=False), name="reversal_credit_after_debit"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.stripe_id} of {self.amount} ({self.stripe_status})"
 
 
 class StripeEvent(models.Model):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from common.tasks import billing_task_options
 from payments import defaults
 from payments.selectors import auto_top_up_pending
-from payments.services import auto_top_up_charge, auto_top_up_start, payments_reconcile
+from payments.services import auto_top_up_charge, auto_top_up_start, auto_top_up_sweep, payments_reconcile
 
 
 @shared_task(**billing_task_options(stripe.APIConnectionError))
@@ -23,7 +23,16 @@ def auto_top_up_run(wallet_id: int) -> int | None:
 
 
 @shared_task(**billing_task_options())
+def sweep_auto_top_ups() -> list[int]:
+    """Beat: the wallets whose top-up was queued again because nothing was in flight."""
+    return auto_top_up_sweep()
+
+
+@shared_task(**billing_task_options())
 def reconcile_payments() -> dict:
     since = timezone.now() - timedelta(hours=defaults.PAYMENTS_RECONCILE_WINDOW_HOURS)
     report = payments_reconcile(since=since)
+    if report.listing_error is not None:
+        # Every top-up was still handled; failing the task shows the gap in the beat health.
+        raise report.listing_error
     return {"credited": report.credited, "flagged": report.flagged, "problems": report.problems}

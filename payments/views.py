@@ -73,6 +73,7 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
             enabled=form.cleaned_data["enabled"],
             threshold=form.cleaned_data["threshold"],
             amount=form.cleaned_data["auto_amount"],
+            monthly_cap=form.cleaned_data["monthly_cap"],
             user=request.user,
         )
     except PaymentError as exc:

@@ -215,7 +215,8 @@ def test_a_declined_card_records_the_reason_emails_the_admins_adds_no_credit_and
     assert "Your card was declined." in mail.outbox[0].body
     assert mail.outbox[0].to == ["owner@example.com"]
     page = owner_client.get(reverse("billing_overview", args=["acme"])).content.decode()
-    assert "Auto top-up failed: update your card." in page
+    assert "Auto top-up paused because the last attempt failed: Your card was declined. (generic_decline)." in page
+    assert "It resumes by itself after" in page
 
     with django_capture_on_commit_callbacks(execute=True):
         _charge(wallet, "1", "m2")  # still below: the backoff holds off a retry storm
@@ -241,7 +242,7 @@ def test_the_daily_maximum_stops_further_auto_top_ups(
     assert stripe_standin.count("payment_intent") == 2
     # Told once that the day's cap paused it, however many charges came after.
     [paused] = Event.objects.filter(type="auto_top_up.paused")
-    assert (paused.data["wallet"], paused.data["daily_limit"]) == ("sms", 2)
+    assert (paused.data["wallet"], paused.data["reason"]) == ("sms", "it ran 2 times in the last 24 hours")
 
 
 @pytest.mark.django_db

@@ -136,5 +136,5 @@ def test_the_migration_creates_the_finance_group_with_its_permissions(db):
     Group.objects.filter(name="Finance").delete()
     migration.finance_group_create(apps, None)
     group = Group.objects.get(name="Finance")
-    assert group.permissions.count() == 30
+    assert group.permissions.count() == 31
     assert group.permissions.filter(codename="post_adjustment", content_type__app_label="finance").exists()

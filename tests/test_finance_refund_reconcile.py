@@ -23,17 +23,9 @@ def finance(db):
 
 
 @pytest.fixture
-def stripe_leaves_refunds_pending(stripe_standin, monkeypatch):
+def stripe_leaves_refunds_pending(stripe_standin):
     """Stripe answers refunds as pending (as it does for some payment methods)."""
-    create = stripe_standin._refund_create
-
-    def pending(params):
-        status, refund = create(params)
-        if status == 200:
-            refund["status"] = "pending"
-        return status, refund
-
-    monkeypatch.setattr(stripe_standin, "_refund_create", pending)
+    stripe_standin.refunds_stay_pending = True
     return stripe_standin
 
 
@@ -66,7 +58,7 @@ def test_a_refund_stripe_refused_is_failed_and_nothing_is_posted(
     standin = stripe_leaves_refunds_pending
     topup = paid_topup(owner_client, standin, workspace, "50")
     refund = refund_issue(topup=topup, amount="20", reason="Duplicate", user=finance)
-    standin.objects[refund.stripe_refund_id].update(status="failed", failure_reason="expired_or_canceled_card")
+    standin.refund_finish(refund.stripe_refund_id, status="failed", failure_reason="expired_or_canceled_card")
 
     assert refunds_reconcile(now=timezone.now() + LATER) == [f"refund {refund.pk}: failed at Stripe, nothing posted"]
 

@@ -84,12 +84,16 @@ def test_an_expired_event_after_completion_changes_nothing(owner_client, workspa
 
 @pytest.mark.django_db
 def test_an_expired_session_expires_its_pending_top_up(owner_client, workspace, stripe_standin):
+    from payments.stripe_api import stripe_client
+
     start_topup(owner_client, workspace, "whatsapp", "50")
-    session = dict(stripe_standin.objects[TopUp.objects.get().checkout_session_id], status="expired")
-    event = {"id": "evt_expired", "type": "checkout.session.expired", "data": {"object": session}}
+    stripe_client().v1.checkout.sessions.expire(TopUp.objects.get().checkout_session_id)
+    (event,) = events_of(stripe_standin, "checkout.session.expired")
 
     assert post_event(owner_client, stripe_standin, event).status_code == 200
-    assert TopUp.objects.get().status == "expired"
+    topup = TopUp.objects.get()
+    assert (topup.status, topup.failure_code) == ("expired", "expired")
+    assert topup.failure_reason == "Checkout session expired"
     assert WalletTransaction.objects.count() == 0
 
 

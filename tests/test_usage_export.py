@@ -107,6 +107,7 @@ def test_the_csv_reconciles_with_the_balance_change_over_the_range(owner_client,
     with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False):
         fund(sms, "-0.500000", key="goodwill-reversal", kind="adjustment")
         fund(sms, "-2.000000", key="refund", kind="refund")
+        fund(sms, "-1.250000", key="chargeback", kind="dispute")
     # 1 Nov 00:00 to 1 Dec 00:00 in New York (EDT, then EST).
     in_range = WalletTransaction.objects.filter(
         wallet=sms,
@@ -117,8 +118,8 @@ def test_the_csv_reconciles_with_the_balance_change_over_the_range(owner_client,
 
     rows = rows_of(export(owner_client, workspace, **NOV))
 
-    assert [r["row_type"] for r in rows][4:] == ["top_up", "number_fee", "adjustment", "refund"]
-    assert sum(D(r["wallet_change"]) for r in rows) == balance_change == D("6.273600")
+    assert [r["row_type"] for r in rows][4:] == ["top_up", "number_fee", "adjustment", "refund", "dispute"]
+    assert sum(D(r["wallet_change"]) for r in rows) == balance_change == D("5.023600")
 
 
 def test_the_csv_of_one_channel_has_exactly_that_channels_rows(owner_client, workspace, month):

@@ -200,7 +200,7 @@ LAST_FILTER_DATE = date(2099, 12, 31)
 
 Kind = WalletTransaction.Kind
 # Ledger rows that are not messages: the CSV lists each of them as a row of its own.
-OTHER_LEDGER_KINDS = (Kind.NUMBER_FEE, Kind.TOP_UP, Kind.AUTO_TOP_UP, Kind.ADJUSTMENT, Kind.REFUND)
+OTHER_LEDGER_KINDS = (Kind.NUMBER_FEE, Kind.TOP_UP, Kind.AUTO_TOP_UP, Kind.ADJUSTMENT, Kind.REFUND, Kind.DISPUTE)
 # Ledger rows that are spending, averaged for the runway.
 SPEND_KINDS = (Kind.MESSAGE_CHARGE, Kind.CARRIER_FEE, Kind.NUMBER_FEE)
 

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from wallets.defaults import TOP_UP_DATABASE_BOUNDS
 from wallets.money import CURRENCY, ZERO, money_field_kwargs
@@ -80,6 +80,8 @@ class WalletTransaction(models.Model):
         NUMBER_FEE = "number_fee", "Number fee"
         ADJUSTMENT = "adjustment", "Adjustment"
         REFUND = "refund", "Refund"
+        # A chargeback: debited when the dispute opens, credited back if it is won.
+        DISPUTE = "dispute", "Dispute"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -109,6 +111,7 @@ class WalletTransaction(models.Model):
                         "number_fee",
                         "adjustment",
                         "refund",
+                        "dispute",
                     ]
                 ),
                 name="ledger_kind_valid",
@@ -132,6 +135,8 @@ class AutoTopUpRule(models.Model):
     enabled = models.BooleanField(default=False)
     threshold = models.DecimalField(**money_field_kwargs())
     amount = models.DecimalField(**money_field_kwargs())
+    # The most auto top-up may charge this wallet in a calendar month; empty means no cap.
+    monthly_cap = models.DecimalField(null=True, blank=True, **money_field_kwargs())
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -143,6 +148,10 @@ class AutoTopUpRule(models.Model):
             models.CheckConstraint(
                 condition=Q(amount__gte=TOP_UP_DATABASE_BOUNDS[0]) & Q(amount__lte=TOP_UP_DATABASE_BOUNDS[1]),
                 name="autotopup_amount_within_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_cap__isnull=True) | Q(monthly_cap__gte=F("amount")),
+                name="autotopup_monthly_cap_covers_one_top_up",
             ),
         ]
 
