@@ -22,4 +22,6 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "finance-refunds-reconcile": {"task": "finance.tasks.reconcile_refunds", "schedule": 15 * 60},
     # Daily proof that every balance equals its ledger; the dashboard shows the last result.
     "finance-ledger-check": {"task": "finance.tasks.ledger_check", "schedule": crontab(hour=3, minute=15)},
+    # Webhook retries come due here, and so does any delivery a killed worker was holding.
+    "alerts-webhook-deliveries-due": {"task": "alerts.tasks.webhook_deliveries_due", "schedule": 60},
 }

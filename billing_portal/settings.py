@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "ops",  # health, metrics, logs
     "finance",  # finance staff's tools: admin, audit, adjustments, refunds, ledger checks
     "portal",  # the workspace pages and the demo seed
+    "alerts",  # balance alerts, events, alert emails, signed webhooks, the events API
 ]
 # The workspace lookup of common.views.workspace_view (common imports no app).
 WORKSPACE_SCOPE = "wallets.selectors.workspace_scope"
@@ -242,6 +243,8 @@ CELERY_TASK_ROUTES = {
     "wallets.tasks.send_admin_notice": {"queue": CELERY_QUEUE_NOTICES},
     "phone_numbers.tasks.*": {"queue": CELERY_QUEUE_BILLING},
     "payments.tasks.*": {"queue": CELERY_QUEUE_BILLING},
+    # Emails and webhook deliveries wait on other people's servers: never in front of a top-up.
+    "alerts.tasks.*": {"queue": CELERY_QUEUE_NOTICES},
 }
 # Workers log through LOGGING below (JSON lines with the task id), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -264,12 +267,14 @@ if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET):
 STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)  # seconds
 
 # --- email --------------------------------------------------------------------------
+# The demo writes each email to a file under var/emails/ (one .log file per message batch).
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     default="django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
-    else "django.core.mail.backends.console.EmailBackend",
+    else "django.core.mail.backends.filebased.EmailBackend",
 )
+EMAIL_FILE_PATH = env.path("EMAIL_FILE_PATH", default=str(VAR_DIR / "emails"))
 EMAIL_URL = env.email_url("EMAIL_URL", default="smtp://localhost:25")
 EMAIL_HOST = EMAIL_URL["EMAIL_HOST"]
 EMAIL_PORT = EMAIL_URL["EMAIL_PORT"]
@@ -286,6 +291,8 @@ REST_FRAMEWORK = {
         "authorize": env("API_RATE_AUTHORIZE", default="5000/s"),
         "estimate": env("API_RATE_ESTIMATE", default="60/s"),
         "wallets": env("API_RATE_WALLETS", default="60/s"),
+        "events": env("API_RATE_EVENTS", default="60/s"),
+        "webhook_endpoints": env("API_RATE_WEBHOOK_ENDPOINTS", default="10/s"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -296,12 +303,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two fields are named `type` (the message type, and the type in Meta's pricing object)
-    # and one choice set is used under two names: each set gets one name of its own.
+    # Two fields are named `type` (the message type, and the type in Meta's pricing object), events
+    # have a `type` too, and one choice set is used under two names: each set gets one name of its own.
     "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "alerts.models.EventType",
         "MessageTypeEnum": "usage.models.UsageRecord.MessageType",
         "PricingTypeEnum": "usage.serializers.PRICING_TYPE_CHOICES",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "alerts.schema.webhooks_document",
+    ],
 }
 
 # --- product rules --------------------------------------------------------------------
@@ -340,6 +352,11 @@ def _product_rule(name: str, kind: type) -> Decimal | int:
 
 
 globals().update({name: _product_rule(name, kind) for name, kind in PRODUCT_RULES_FROM_ENV.items() if name in env})
+
+# --- alerts and webhooks (alerts/defaults.py holds the product numbers) -----------------
+# Outside production a webhook may go to http:// on loopback (the demo's webhook_listen,
+# the tests' receivers); private, link-local and metadata addresses are refused always.
+WEBHOOK_ALLOW_LOOPBACK = env.bool("WEBHOOK_ALLOW_LOOPBACK", default=not PRODUCTION)
 
 # --- observability -------------------------------------------------------------------
 # /metrics answers only requests bearing this token when it is set (required in production).

@@ -25,12 +25,11 @@ from payments import defaults
 from payments.exceptions import PaymentError, PaymentRefused
 from payments.models import StripeCustomer, StripeEvent, TopUp
 from payments.selectors import auto_top_up_pause
-from payments.signals import charge_reversal_reported
+from payments.signals import auto_top_up_failed, auto_top_up_paused, charge_reversal_reported
 from payments.stripe_api import stripe_client
 from wallets import defaults as wallet_defaults
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction, Workspace
 from wallets.money import MoneyInvalid, format_usd, from_cents, money_parse, to_cents
-from wallets.notices import admins_notify
 from wallets.services import ledger_post
 
 logger = logging.getLogger(__name__)
@@ -223,20 +222,7 @@ def _topup_close(
             paused = failure.permanent and saved_card_pause(
                 workspace_id=wallet.workspace_id, payment_method_id=topup.payment_method_id, reason=failure.reason
             )
-            then = (
-                "Auto top-up is paused until you save a new card."
-                if paused
-                else "We will try again later; update your card, or top up manually, to keep messaging running."
-            )
-            admins_notify(
-                workspace=wallet.workspace,
-                subject=f"Auto top-up failed: {wallet.get_kind_display()} wallet",
-                body=(
-                    f"We could not charge your saved card {format_usd(topup.amount)} for the "
-                    f"{wallet.get_kind_display()} wallet. Stripe said: {failure.reason}\n\n"
-                    f"No credit was added. {then}"
-                ),
-            )
+            auto_top_up_failed.send(sender=TopUp, topup=topup, reason=failure.reason, card_paused=bool(paused))
     return True
 
 
@@ -468,6 +454,7 @@ def auto_top_up_start(*, wallet_id: int) -> TopUp | None:
         pause = auto_top_up_pause(wallet=wallet, rule=rule, customer=customer, now=timezone.now())
         if pause is not None:
             logger.info("Auto top-up of wallet %s paused: %s", wallet_id, pause.reason)
+            auto_top_up_paused.send(sender=TopUp, wallet=wallet, reason=pause.reason, until=pause.until)
             return None
         try:
             with transaction.atomic():

@@ -24,9 +24,10 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from alerts.models import EventType
+from alerts.services import number_event_record
 from phone_numbers import defaults
 from phone_numbers.selectors import (
     HELD_STATUSES,
@@ -42,7 +43,6 @@ from usage.pricing import NoPrice, NoPriceList, number_monthly_fee
 from wallets.exceptions import InsufficientBalance
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO, format_usd
-from wallets.notices import admins_notify
 from wallets.services import PostingRequest, ledger_post, ledger_post_many
 
 Status = PhoneNumber.Status
@@ -234,10 +234,6 @@ def phone_number_purchase(
 # --- periodic billing -----------------------------------------------------------------
 
 
-def _notify(number: PhoneNumber, subject: str, body: str) -> None:
-    admins_notify(workspace=number.channel.workspace, subject=subject, body=body)
-
-
 def _release(*, number: PhoneNumber, now: datetime) -> NumberBillingEvent:
     """Release a locked number: no more fees, its unpaid periods written off."""
     written_off = number.fee_charges.filter(status=FeeStatus.UNPAID).update(
@@ -246,12 +242,12 @@ def _release(*, number: PhoneNumber, now: datetime) -> NumberBillingEvent:
     number.status = Status.RELEASED
     number.released_at = now
     number.save(update_fields=["status", "released_at"])
-    _notify(
-        number,
-        f"Number {number.number} was released",
-        f"Your number {number.number} was released on {number.release_scheduled_for:%d %b %Y} because its "
-        f"monthly fee went unpaid for {_periods(written_off)}. {written_off} unpaid fee(s) were written off; "
-        "you owe nothing for them. Buy a new number from the SMS wallet page to keep sending.",
+    number_event_record(
+        number=number,
+        type=EventType.NUMBER_RELEASED,
+        key="",
+        release_on=number.release_scheduled_for,
+        written_off=written_off,
     )
     return NumberBillingEvent(
         number.number, number.release_scheduled_for, "released", detail=f"{written_off} written off"
@@ -294,33 +290,25 @@ def _after_unpaid(*, number: PhoneNumber, anchor: date, index: int) -> list[Numb
     """Warn at each unpaid period before the last one allowed; schedule the release at that one."""
     unpaid = number_unpaid_count(phone_number=number)
     cycles = defaults.UNPAID_CYCLES_BEFORE_RELEASE
-    fee = format_usd(number.monthly_fee)
     if unpaid >= cycles and number.status == Status.ACTIVE:
         number.status = Status.RELEASE_SCHEDULED
         number.release_scheduled_for = _period_end(anchor, index)
         number.save(update_fields=["status", "release_scheduled_for"])
-        _notify(
-            number,
-            f"Number {number.number} will be released on {number.release_scheduled_for:%d %b %Y}",
-            f"The SMS balance could not cover the {fee} monthly fee of {number.number} for {_periods(unpaid)} "
-            f"in a row. The number will be released on {number.release_scheduled_for:%d %b %Y} unless you top "
-            "up the SMS wallet before then; a top-up pays the outstanding fees and cancels the release.",
+        number_event_record(
+            number=number,
+            type=EventType.NUMBER_RELEASE_SCHEDULED,
+            key=number.release_scheduled_for,
+            release_on=number.release_scheduled_for,
+            unpaid_periods=unpaid,
         )
         return [NumberBillingEvent(number.number, number.release_scheduled_for, "release_scheduled")]
     if unpaid < cycles:
         # The release would be scheduled at the last unpaid period allowed, for the day before the one after it.
         would_release = _period_end(anchor, index + cycles - unpaid)
-        _notify(
-            number,
-            f"Monthly fee for {number.number} unpaid",
-            f"The SMS balance could not cover the {fee} monthly fee of {number.number}. Your number "
-            f"{number.number} will be released on {would_release:%d %b %Y} unless you top up the SMS wallet.",
+        number_event_record(
+            number=number, type=EventType.NUMBER_FEE_UNPAID, key=anniversary(anchor, index), release_on=would_release
         )
     return []
-
-
-def _periods(count: int) -> str:
-    return f"{count} billing period{pluralize(count)}"
 
 
 def _period_end(anchor: date, index: int) -> date:
@@ -584,10 +572,5 @@ def number_fees_settle(*, wallet_id: int, now: datetime | None = None) -> list[N
                 events.append(NumberBillingEvent(number.number, number.release_scheduled_for, "release_cancelled"))
                 number.status, number.release_scheduled_for = Status.ACTIVE, None
                 number.save(update_fields=["status", "release_scheduled_for"])
-                _notify(
-                    number,
-                    f"Release of {number.number} cancelled",
-                    f"Thank you for topping up: the outstanding fees of {number.number} are paid and the number "
-                    "will not be released.",
-                )
+                number_event_record(number=number, type=EventType.NUMBER_RELEASE_CANCELLED, key=charge.id)
     return events

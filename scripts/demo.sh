@@ -59,7 +59,8 @@ cat <<MSG
   Finance (Django admin):            $SITE_URL/admin/
 $logins
 
-  Logs: var/log/   Stop: Ctrl-C
+  Logs: var/log/   Emails (alerts, notices): var/emails/   Stop: Ctrl-C
+  Webhook receiver: python manage.py webhook_listen --port 8430 (README, "Demo walkthrough")
 MSG
 
 if [ "${1:-}" = "--smoke" ]; then

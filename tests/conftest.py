@@ -127,3 +127,50 @@ def number(workspace):
     from tests.factories import ChannelFactory, PhoneNumberFactory
 
     return PhoneNumberFactory(channel=ChannelFactory(workspace=workspace, kind="sms"), number="+14155550100")
+
+
+class WebhookReceiver:
+    """A receiver on 127.0.0.1 that answers each POST with the next of `answers` (200 once
+    they run out), or with `check(headers, body)` when a test sets it; keeps every request."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        receiver = self
+        self.answers: list[int] = []
+        self.check = None
+        self.requests: list[tuple[dict, bytes]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                receiver.requests.append((headers, body))
+                code = (
+                    receiver.check(headers, body)
+                    if receiver.check
+                    else (receiver.answers.pop(0) if receiver.answers else 200)
+                )
+                self.send_response(code)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook_receiver():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()

@@ -9,6 +9,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
+from alerts.models import Event
 from payments.models import StripeCustomer, TopUp
 from payments.services import auto_top_up_charge, payment_intent_settle
 from payments.tasks import auto_top_up_run
@@ -239,6 +240,9 @@ def test_the_daily_maximum_stops_further_auto_top_ups(
 
     assert TopUp.objects.filter(status="succeeded").count() == 2
     assert stripe_standin.count("payment_intent") == 2
+    # Told once that the day's cap paused it, however many charges came after.
+    [paused] = Event.objects.filter(type="auto_top_up.paused")
+    assert (paused.data["wallet"], paused.data["reason"]) == ("sms", "it ran 2 times in the last 24 hours")
 
 
 @pytest.mark.django_db
@@ -257,7 +261,11 @@ def test_a_card_that_needs_authentication_fails_and_asks_for_a_manual_top_up(
     assert topup.status == "failed"
     assert "Please top up manually" in topup.failure_reason
     assert WalletTransaction.objects.filter(kind="auto_top_up").count() == 0
-    assert len(mail.outbox) == 1
+    # The charge crossed the wallet's US$20 alert line too: one email each.
+    assert sorted(m.subject for m in mail.outbox) == [
+        "[Acme] Auto top-up failed: WhatsApp wallet",
+        "[Acme] WhatsApp balance below US$20.00",
+    ]
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from alerts.models import Event
 from phone_numbers.selectors import anniversary
 from phone_numbers.services import NumberPurchaseRefused, number_fees_bill, phone_number_purchase
 from phone_numbers.tasks import bill_number_fees, release_due_numbers
@@ -104,6 +105,13 @@ def test_reference_example_day_by_day_unpaid_twice_then_released_on_14_october_a
         (date(2026, 9, 15), "written_off"),
     ]
     assert len(mail.outbox) == 3
+    # The same steps as events (webhooks, GET /api/v1/events), each once.
+    assert list(Event.objects.order_by("id").values_list("type", "data__release_on", "data__number")) == [
+        ("number.fee_unpaid", "2026-10-14", "+14155550100"),
+        ("number.release_scheduled", "2026-10-14", "+14155550100"),
+        ("number.released", "2026-10-14", "+14155550100"),
+    ]
+    assert Event.objects.get(type="number.released").data["written_off"] == 2
     assert WalletTransaction.objects.filter(wallet=sms_wallet, kind="number_fee").count() == 1
     sms_wallet.refresh_from_db()
     assert sms_wallet.balance == Decimal("0")
@@ -125,6 +133,7 @@ def test_a_top_up_on_20_september_pays_both_periods_and_cancels_the_release(
     assert charges(number)[1:] == [(date(2026, 8, 15), "paid_late"), (date(2026, 9, 15), "paid_late")]
     assert sms_wallet.balance == Decimal("2.700000")
     assert mail.outbox[-1].subject == "[Acme] Release of +14155550100 cancelled"
+    assert Event.objects.filter(type="number.release_cancelled").count() == 1
 
     run(noon(2026, 10, 14))
     run(noon(2026, 10, 15))
@@ -278,7 +287,8 @@ def test_a_balance_exactly_equal_to_the_fee_pays_it_leaves_zero_and_suspends_sms
     assert charges(number)[-1] == (date(2026, 8, 15), "charged")
     assert sms_wallet.balance == Decimal("0")
     assert wallet_status(kind="sms", balance=sms_wallet.balance).state == WalletState.SUSPENDED
-    assert mail.outbox == []
+    # No number notice; the wallet's own suspension event tells the admins once.
+    assert [m.subject for m in mail.outbox] == ["[Acme] SMS wallet empty: SMS and MMS suspended"]
 
 
 def test_a_purchase_the_balance_cannot_cover_is_refused_and_writes_nothing(workspace, owner, sms_wallet):

@@ -134,7 +134,14 @@ def test_a_dispute_debits_the_wallet_pauses_auto_top_up_and_tells_finance_and_a_
     customer = StripeCustomer.objects.get()
     assert customer.card_paused_reason == f"a payment was disputed at Stripe ({dispute['id']})"
     subjects = sorted(m.subject for m in mail.outbox)
-    assert subjects == ["[Acme] Payment disputed", "[Finance] Payment disputed (Acme)"]
+    # The dispute's own notices, and the alerts of what it did: the balance fell below its
+    # alert line, and auto top-up is held back until the card is replaced.
+    assert subjects == [
+        "[Acme] Auto top-up paused: WhatsApp wallet",
+        "[Acme] Payment disputed",
+        "[Acme] WhatsApp balance below US$20.00",
+        "[Finance] Payment disputed (Acme)",
+    ]
     assert TopUp.objects.filter(kind="auto").count() == 0  # the balance fell to 0, the card is paused
     page = owner_client.get(reverse("billing_overview", args=["acme"])).content.decode()
     assert f"Auto top-up paused because a payment was disputed at Stripe ({dispute['id']})." in page

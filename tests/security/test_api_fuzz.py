@@ -33,6 +33,12 @@ BEYOND_THE_SCHEMA = {
     "occurred_at": re.compile(r"(Is more than \d+ minutes in the future|No price list in force at .+)\.$"),
     "country": re.compile(r"Price list .+ has no price for .+ and no default\.$"),
     None: re.compile(r"No price list in force at .+\.$"),
+    # A webhook URL must resolve, to public addresses only (alerts.endpoint_urls): DNS, not the schema.
+    "url": re.compile(
+        r"(.+ does not resolve|.+; webhooks go to public servers only|The URL must start with https://"
+        r"|Plain http:// is allowed for a loopback receiver only; use https://|The URL has no host"
+        r"|The URL must not carry a user name or password; sign with the secret instead|Enter a valid URL)\.$"
+    ),
 }
 
 

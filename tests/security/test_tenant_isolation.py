@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from alerts.models import AlertRule, ExtraRecipient, NotificationPreference, WebhookDelivery, WebhookEndpoint
 from payments.models import StripeCustomer, TopUp
 from tests.factories import ChannelFactory, PhoneNumberFactory, UsageRecordFactory, api_key_for, fund, wallet_of
 from tests.security.urls_walk import Route, project_routes
@@ -30,6 +31,9 @@ UNSCOPED = {
     "api_authorize": "API key scoped, walked below",
     "api_estimate": "API key scoped, walked below",
     "api_wallets": "API key scoped, walked below",
+    "api_events": "API key scoped (tests/test_api_events.py), walked below",
+    "api_webhook_endpoints": "API key scoped (tests/test_api_webhook_endpoints.py), walked below",
+    "api_webhook_endpoint": "API key scoped, another workspace's id is 404 (tests/test_api_webhook_endpoints.py)",
     "api_schema": "public schema, no data",
     "api_docs": "public docs, no data",
     "api_redoc": "public docs, no data",
@@ -38,7 +42,15 @@ UNSCOPED = {
     "ops:metrics": "aggregate counters without workspace labels; bearer token required in production",
 }
 SECRET_BALANCE = "1234.56"
-SECRET_MARKERS = ("1,234.56", "1234.56", "victim-secret-msg", "+14155550199", "Victim channel")
+SECRET_MARKERS = (
+    "1,234.56",
+    "1234.56",
+    "victim-secret-msg",
+    "+14155550199",
+    "Victim channel",
+    "victim.example",
+    "victim-finance@example.com",
+)
 
 
 @pytest.fixture
@@ -56,7 +68,22 @@ def victim(workspace):
     PhoneNumberFactory(channel=channel, number="+14155550199")
     UsageRecordFactory(channel=channel, message_id="victim-secret-msg")
     topup = TopUp.objects.create(wallet=wallet_of(workspace, "sms"), kind="manual", amount=Decimal("50"))
-    return {"workspace": workspace, "topup": topup, "channel": channel}
+    endpoint = WebhookEndpoint.objects.create(workspace=workspace, url="https://victim.example/", secret="whsec_v")
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event_type="webhook.test",
+        event_ref="t",
+        body="{}",
+        status="succeeded",
+        created_at=topup.created_at,
+    )
+    alerts = {
+        "rule_id": AlertRule.objects.filter(wallet=wallet_of(workspace, "sms")).get().id,
+        "recipient_id": ExtraRecipient.objects.create(workspace=workspace, email="victim-finance@example.com").id,
+        "endpoint_id": endpoint.id,
+        "delivery_id": delivery.id,
+    }
+    return {"workspace": workspace, "topup": topup, "channel": channel, "alerts": alerts}
 
 
 def _state() -> tuple:
@@ -70,11 +97,16 @@ def _state() -> tuple:
         PhoneNumber.objects.count(),
         UsageRecord.objects.count(),
         ApiKey.objects.filter(revoked_at__isnull=True).count(),
+        tuple(AlertRule.objects.order_by("pk").values_list("threshold", flat=True)),
+        tuple(WebhookEndpoint.objects.order_by("pk").values_list("url", "enabled")),
+        WebhookDelivery.objects.count(),
+        ExtraRecipient.objects.count(),
+        NotificationPreference.objects.count(),
     )
 
 
 def _values(route: Route, *, slug: str, victim: dict) -> dict:
-    samples = {"workspace_slug": slug, "kind": "sms", "topup_id": victim["topup"].id}
+    samples = {"workspace_slug": slug, "kind": "sms", "topup_id": victim["topup"].id, **victim["alerts"]}
     unknown = set(route.params) - samples.keys()
     assert not unknown, f"{route.name}: give a sample value for {unknown} (an object of the victim workspace)"
     return {p: samples[p] for p in route.params}
