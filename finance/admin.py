@@ -44,6 +44,7 @@ class PriceAdmin(ImportExportModelAdmin):
     """Price tables: edited here or imported (CSV/XLSX, previewed); every change is audited."""
 
     formats = [CSV, XLSX]
+    import_template_name = "admin/finance/import.html"
     actions = None  # no bulk delete of prices in force
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:

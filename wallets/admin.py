@@ -148,13 +148,32 @@ class WalletAdmin(admin.ModelAdmin):
         return redirect("finance_adjustment", queryset.get().pk)
 
 
+class WalletKindFilter(admin.ChoicesFieldListFilter):
+    """wallet__kind and kind both have the verbose name "kind": say which is which."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "wallet (WhatsApp or SMS)"
+
+
+class PostingKindFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "posting kind"
+
+
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     """The ledger: read and export only (the database refuses UPDATE and DELETE as well)."""
 
     resource_classes = [LedgerEntryResource]
     list_display = ["id", "wallet", "kind", "amount", "balance_after", "reference", "created_by", "created_at"]
-    list_filter = [("wallet__workspace", admin.RelatedOnlyFieldListFilter), "wallet__kind", "kind", "created_at"]
+    list_filter = [
+        ("wallet__workspace", admin.RelatedOnlyFieldListFilter),
+        ("wallet__kind", WalletKindFilter),
+        ("kind", PostingKindFilter),
+        "created_at",
+    ]
     search_fields = ["wallet__workspace__name", "wallet__workspace__slug", "reference", "idempotency_key", "memo"]
     list_select_related = ["wallet__workspace", "created_by"]
     date_hierarchy = "created_at"

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from wallets.money import format_usd
+from wallets.money import format_exact, format_usd
 
 register = template.Library()
 
@@ -13,3 +13,11 @@ def usd(amount: Decimal | None) -> str:
     if amount is None:
         return "—"
     return format_usd(Decimal(amount))
+
+
+@register.filter
+def exact(amount: Decimal | None) -> str:
+    """Ledger precision (6 places), for finance screens where the exact figure matters."""
+    if amount is None:
+        return "—"
+    return format_exact(Decimal(amount))
