@@ -40,6 +40,8 @@ class TopUp(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
+        # The payer came back through Checkout's cancel link; the session was expired at Stripe.
+        CANCELLED = "cancelled", "Cancelled"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="top_ups")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -67,7 +69,8 @@ class TopUp(models.Model):
             ),
             models.CheckConstraint(condition=Q(kind__in=["manual", "auto"]), name="topup_kind_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "succeeded", "failed", "expired"]), name="topup_status_valid"
+                condition=Q(status__in=["pending", "succeeded", "failed", "expired", "cancelled"]),
+                name="topup_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status="succeeded", posting__isnull=False, amount_paid__isnull=False)

@@ -213,6 +213,26 @@ def topup_session_sync(*, topup: TopUp) -> TopUp:
     return topup
 
 
+def topup_checkout_cancel(*, topup: TopUp) -> TopUp:
+    """The payer came back through Checkout's cancel link. Expire the session at Stripe so the
+    page cannot be paid later, then close the top-up as cancelled; a session that was paid in
+    the meantime (another tab) is credited instead. Safe to repeat: reloads change nothing."""
+    if topup.status != TopUp.Status.PENDING or not topup.checkout_session_id:
+        return topup
+    sessions = stripe_client().v1.checkout.sessions
+    try:
+        session = sessions.expire(topup.checkout_session_id).to_dict()
+    except stripe.InvalidRequestError:
+        # Only an open session can be expired: this one is complete or expired already.
+        session = sessions.retrieve(topup.checkout_session_id).to_dict()
+    if session.get("payment_status") == "paid":
+        checkout_session_settle(session=session)
+    else:
+        _topup_close(topup_id=topup.id, status=TopUp.Status.CANCELLED, reason="Cancelled on the payment page")
+    topup.refresh_from_db()
+    return topup
+
+
 # --- saved card ----------------------------------------------------------------------
 
 

@@ -140,7 +140,15 @@ def topup_success(request: HttpRequest, topup_id: int) -> HttpResponse:
 @require_GET
 @workspace_view(billing=True)
 def topup_cancelled(request: HttpRequest, topup_id: int) -> HttpResponse:
-    return render(request, "payments/topup_cancelled.html", {"topup": _topup(request, topup_id), "nav": "billing"})
+    topup = _topup(request, topup_id)
+    try:
+        topup = services.topup_checkout_cancel(topup=topup)
+    except stripe.StripeError:
+        # Stripe unreachable: the top-up stays pending and the reconcile task or the
+        # expiry webhook closes it; the page still tells the payer nothing was charged.
+        logger.exception("Cancel page could not expire session %s", topup.checkout_session_id)
+    topup.wallet.refresh_from_db(fields=["balance"])
+    return render(request, "payments/topup_cancelled.html", {"topup": topup, "nav": "billing"})
 
 
 @require_GET

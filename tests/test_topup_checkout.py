@@ -179,6 +179,27 @@ def test_the_cancel_page_says_nothing_was_charged(owner_client, workspace, strip
     assert page.status_code == 200
     assert "nothing was charged" in page.content.decode()
     assert WalletTransaction.objects.count() == 0
+    topup.refresh_from_db()
+    assert (topup.status, topup.failure_reason) == ("cancelled", "Cancelled on the payment page")
+    # Stripe's page can no longer be paid, and a reload changes nothing.
+    assert stripe_standin.objects[topup.checkout_session_id]["status"] == "expired"
+    assert owner_client.get(reverse("payments:topup_cancelled", args=["acme", topup.id])).status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == "cancelled"
+
+
+def test_the_cancel_page_of_a_session_paid_in_another_tab_credits_it(owner_client, workspace, stripe_standin):
+    url = start_topup(owner_client, workspace, "sms", "50").url
+    stripe_standin.pay(session_id_of(url), "4242424242424242")
+    topup = TopUp.objects.get()
+
+    page = owner_client.get(reverse("payments:topup_cancelled", args=["acme", topup.id]))
+
+    assert page.status_code == 200
+    topup.refresh_from_db()
+    assert (topup.status, topup.amount_paid) == ("succeeded", Decimal("50.000000"))
+    assert "was paid" in page.content.decode()
+    assert wallet_of(workspace, "sms").balance == Decimal("50.000000")
 
 
 def test_the_modal_renders_on_the_wallet_page_with_presets_and_both_tabs(owner_client, workspace, stripe_standin):

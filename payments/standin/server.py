@@ -183,6 +183,8 @@ class StripeStandIn:
                 return 200, self.objects[parts[-1]]
             if method == "POST" and len(parts) == 3 and parts[0] == "payment_methods" and parts[2] == "detach":
                 return self._payment_method_detach(parts[1])
+            if method == "POST" and parts[:2] == ["checkout", "sessions"] and parts[3:] == ["expire"]:
+                return self._session_expire(parts[2])
             return _error(404, f"Unrecognized request URL ({method}: {path}).")
 
     # --- objects -------------------------------------------------------------------
@@ -232,6 +234,16 @@ class StripeStandIn:
         )
         session["url"] = f"{self.url}/pay/{session['id']}"
         session["expires_at"] = session["created"] + 24 * 3600
+        return 200, session
+
+    def _session_expire(self, session_id: str) -> Response:
+        """As Stripe: only an open session can be expired; it can then never be paid."""
+        session = self.objects.get(session_id)
+        if session is None or session["object"] != "checkout.session":
+            return _error(404, f"No such checkout.session: '{session_id}'")
+        if session["status"] != "open":
+            return _error(400, f"Only Checkout Sessions with a status in [\"open\"] can be expired. This one is {session['status']}.")
+        session["status"] = "expired"
         return 200, session
 
     def _payment_method(self, customer: str, number: str) -> dict:
