@@ -29,13 +29,13 @@ def workspace_view(*, billing: bool = False) -> Callable[[View], View]:
             # One query gives both the workspace switcher and this membership.
             memberships = list(memberships_for_user(user=request.user))
             membership = membership_pick(memberships=memberships, workspace_slug=workspace_slug)
-            if billing and not membership.has_billing_permission:
-                raise PermissionDenied("Billing permission required.")
             request.memberships = memberships
             request.membership = membership
             request.workspace = membership.workspace
-            # Every workspace page shows both wallets' states in the shell.
+            # Every workspace page shows both wallets' states in the shell (the 403 page too).
             request.wallets = workspace_wallets(workspace=membership.workspace)
+            if billing and not membership.has_billing_permission:
+                raise PermissionDenied("This page needs the billing permission.")
             # Pages show dates in the workspace's time zone, not the server's.
             with timezone.override(ZoneInfo(membership.workspace.timezone)):
                 return view(request, *args, **kwargs)
