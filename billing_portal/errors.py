@@ -10,7 +10,10 @@ ERRORS = {
     400: ("Bad request", "The request could not be understood, so nothing was changed."),
     403: ("You don't have access to this page", "Your login does not have the permission this page needs."),
     404: ("Page not found", "There is no page at this address, or it belongs to a workspace you are not a member of."),
-    500: ("Something went wrong on our side", "The error was logged and nothing was charged. Please try again in a minute."),
+    500: (
+        "Something went wrong on our side",
+        "The error was logged and nothing was charged. Please try again in a minute.",
+    ),
 }
 
 

@@ -52,6 +52,9 @@ class TopUp(models.Model):
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # The card Stripe charged, for the receipt (filled when the receipt is first produced).
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
     posting = models.OneToOneField(
         WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="top_up"
     )

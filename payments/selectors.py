@@ -43,3 +43,10 @@ def topup_for_workspace(*, workspace_id: int, topup_id: int) -> TopUp | None:
 def auto_top_up_pending(*, wallet_id: int) -> TopUp | None:
     """The wallet's one auto top-up in flight, if any (a partial unique index keeps it to one)."""
     return TopUp.objects.filter(wallet_id=wallet_id, kind=TopUp.Kind.AUTO, status=TopUp.Status.PENDING).first()
+
+
+TOP_UP_HISTORY_LENGTH = 10  # rows on the wallet page; finance sees every top-up in the admin
+
+
+def topup_history(*, wallet: Wallet) -> list[TopUp]:
+    return list(TopUp.objects.filter(wallet=wallet).select_related("posting").order_by("-id")[:TOP_UP_HISTORY_LENGTH])

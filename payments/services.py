@@ -187,6 +187,11 @@ def checkout_session_settle(*, session: dict, card: dict | None = None) -> str:
             currency=session["currency"],
             stripe_key=f"checkout:{session['id']}",
         )
+        if session.get("payment_intent"):
+            # The receipt names the Stripe payment; the session knows it once paid.
+            TopUp.objects.filter(pk=topup.id, payment_intent_id__isnull=True).update(
+                payment_intent_id=session["payment_intent"]
+            )
         return f"credited top-up {topup.id}"
     if session.get("status") == "expired":
         _topup_close(topup_id=topup.id, status=TopUp.Status.EXPIRED, reason="Checkout session expired")

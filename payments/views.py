@@ -12,13 +12,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from payments import services
+from payments import receipts, services
 from payments.exceptions import PaymentError
 from payments.models import TopUp
 from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
+from wallets.pdf import pdf_response
 from wallets.permissions import workspace_view
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,18 @@ def topup_cancelled(request: HttpRequest, topup_id: int) -> HttpResponse:
         logger.exception("Cancel page could not expire session %s", topup.checkout_session_id)
     topup.wallet.refresh_from_db(fields=["balance"])
     return render(request, "payments/topup_cancelled.html", {"topup": topup, "nav": "billing"})
+
+
+@require_GET
+@workspace_view(billing=True)
+def topup_receipt(request: HttpRequest, topup_id: int) -> HttpResponse:
+    """The receipt of a paid top-up, as a PDF; other top-ups have none (404)."""
+    topup = _topup(request, topup_id)
+    try:
+        receipt = receipts.topup_receipt(topup=topup)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    return pdf_response(receipts.receipt_pdf(receipt), receipt.filename)
 
 
 @require_GET

@@ -1,8 +1,9 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin
@@ -13,6 +14,13 @@ from usage.models import PhoneNumber
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
 from wallets.money import ZERO
 from wallets.selectors import wallet_status
+from wallets.statements import (
+    StatementError,
+    statement_month_parse,
+    statement_months,
+    statement_response,
+    wallet_statement,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -79,6 +87,7 @@ class WalletAdmin(admin.ModelAdmin):
         "recent_top_ups",
         "numbers",
         "ledger_link",
+        "statements",
         "created_at",
         "updated_at",
     ]
@@ -139,6 +148,38 @@ class WalletAdmin(admin.ModelAdmin):
         url = reverse("admin:wallets_wallettransaction_changelist") + f"?wallet__id__exact={wallet.pk}"
         adjust = reverse("finance_adjustment", args=[wallet.pk])
         return format_html('<a href="{}">All ledger rows</a> · <a href="{}">Post an adjustment</a>', url, adjust)
+
+    @admin.display(description="Monthly statements")
+    def statements(self, wallet: Wallet) -> str:
+        rows = [
+            (
+                month.strftime("%B %Y"),
+                reverse("admin:wallets_wallet_statement", args=[wallet.pk, f"{month:%Y-%m}", "pdf"]),
+                reverse("admin:wallets_wallet_statement", args=[wallet.pk, f"{month:%Y-%m}", "csv"]),
+            )
+            for month in statement_months(wallet=wallet)
+        ]
+        return _lines('{}: <a href="{}">PDF</a> · <a href="{}">CSV</a>', rows)
+
+    def get_urls(self) -> list:
+        statement = path(
+            "<int:wallet_id>/statements/<str:month>.<str:fmt>",
+            self.admin_site.admin_view(self.statement_view),
+            name="wallets_wallet_statement",
+        )
+        return [statement, *super().get_urls()]
+
+    def statement_view(self, request: HttpRequest, wallet_id: int, month: str, fmt: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet.objects.select_related("workspace"), pk=wallet_id)
+        try:
+            statement = wallet_statement(wallet=wallet, month=statement_month_parse(month))
+        except StatementError as exc:
+            raise Http404(str(exc)) from exc
+        if fmt not in ("pdf", "csv"):
+            raise Http404("Statements are PDF or CSV.")
+        return statement_response(statement, fmt)
 
     @admin.action(description="Post an adjustment to the selected wallet", permissions=["adjust"])
     def adjust(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:

@@ -20,6 +20,13 @@ from usage.selectors import (
 from wallets.models import AutoTopUpRule, Wallet
 from wallets.permissions import workspace_view
 from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_for_user, wallet_status
+from wallets.statements import (
+    StatementError,
+    statement_month_parse,
+    statement_months,
+    statement_response,
+    wallet_statement,
+)
 
 
 @login_required
@@ -85,6 +92,7 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
         "next_query": page_query(page.next_page_number()) if page.has_next() else None,
         "export_url": f"{reverse('usage_export', args=[request.workspace.slug, wallet.kind])}?"
         f"{urlencode(filters.query())}",
+        "statement_months": statement_months(wallet=wallet),
     }
 
 
@@ -123,6 +131,17 @@ def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{usage_csv_filename(wallet=wallet, filters=filters)}"'
     return response
+
+
+@workspace_view(billing=True)
+def statement_download(request: HttpRequest, kind: str, month: str, fmt: str) -> HttpResponse:
+    """A month's statement of one wallet, as PDF or CSV."""
+    wallet = _wallet(request, kind)
+    try:
+        statement = wallet_statement(wallet=wallet, month=statement_month_parse(month))
+    except StatementError as exc:
+        raise Http404(str(exc)) from exc
+    return statement_response(statement, fmt)
 
 
 @workspace_view()

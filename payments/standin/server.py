@@ -242,7 +242,8 @@ class StripeStandIn:
         if session is None or session["object"] != "checkout.session":
             return _error(404, f"No such checkout.session: '{session_id}'")
         if session["status"] != "open":
-            return _error(400, f"Only Checkout Sessions with a status in [\"open\"] can be expired. This one is {session['status']}.")
+            status = session["status"]
+            return _error(400, f'Only Checkout Sessions with a status in ["open"] can be expired, not {status}.')
         session["status"] = "expired"
         return 200, session
 
