@@ -44,7 +44,7 @@ class SpendChart:
     baseline: int = HEIGHT - BOTTOM
 
 
-def _nice_ceiling(value: Decimal) -> Decimal:
+def nice_ceiling(value: Decimal) -> Decimal:
     """The smallest 1, 2 or 5 times a power of ten at or above value (axis top)."""
     exponent = value.adjusted()
     for step in (1, 2, 5, 10):
@@ -59,7 +59,7 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
     peak = max((d.total for d in days), default=ZERO)
     if peak <= ZERO:
         return None
-    top = _nice_ceiling(peak)
+    top = nice_ceiling(peak)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / len(days)
     gap = min(2.0, slot * 0.2)
