@@ -56,7 +56,7 @@ def test_verify_ledger_records_each_run_and_the_dashboard_shows_the_last(client,
     page = client.get(reverse("finance_dashboard"))
     assert page.status_code == 200
     assert page.context["figures"].last_ledger_check == check
-    assert "Last ledger check</span>\n    <span class=\"tile-value\">OK</span>" in page.content.decode()
+    assert 'Last ledger check</span>\n    <span class="tile-value">OK</span>' in page.content.decode()
     assert reverse("finance_dashboard") in client.get(reverse("admin:index")).content.decode()
 
 
