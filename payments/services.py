@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 import stripe
 from django.conf import settings
@@ -241,8 +242,11 @@ def topup_checkout_cancel(*, topup: TopUp) -> TopUp:
 # --- saved card ----------------------------------------------------------------------
 
 
-def saved_card_checkout_start(*, workspace: Workspace, base_url: str) -> str:
+def saved_card_checkout_start(*, workspace: Workspace, base_url: str, return_path: str = "") -> str:
+    """A setup-mode Checkout Session; both its exits lead back to `return_path` (a path on this
+    site, the page that asked), else the billing overview."""
     customer = stripe_customer_ensure(workspace=workspace)
+    return_path = return_path or reverse("billing_overview", args=[workspace.slug])
     back = _absolute(base_url, reverse("payments:card_saved", args=[workspace.slug]))
     session = stripe_client().v1.checkout.sessions.create(
         params={
@@ -251,8 +255,8 @@ def saved_card_checkout_start(*, workspace: Workspace, base_url: str) -> str:
             "currency": "usd",
             "payment_method_types": ["card"],
             "metadata": {"purpose": "save_card", "workspace_id": str(workspace.id)},
-            "success_url": back + "?session_id={CHECKOUT_SESSION_ID}",
-            "cancel_url": _absolute(base_url, reverse("billing_overview", args=[workspace.slug])),
+            "success_url": back + "?" + urlencode({"next": return_path}) + "&session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": _absolute(base_url, return_path),
         }
     )
     return session.url
@@ -320,21 +324,35 @@ def _has_saved_card(*, workspace_id: int) -> bool:
     return StripeCustomer.objects.filter(workspace_id=workspace_id).exclude(payment_method_id="").exists()
 
 
-def auto_top_up_rule_save(
-    *, wallet: Wallet, enabled: bool, threshold: object, amount: object, user: AbstractBaseUser | None
-) -> AutoTopUpRule:
-    amount = topup_amount_parse(amount)
+def _threshold_parse(*, wallet: Wallet, raw: object) -> Decimal:
     try:
-        threshold = Decimal(str(threshold).replace(",", "").strip())
+        threshold = Decimal(str(raw).replace(",", "").strip())
     except InvalidOperation as exc:
-        raise PaymentError(f"{threshold!r} is not an amount.") from exc
+        raise PaymentError(f"{raw!r} is not an amount.") from exc
     if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in AutoTopUpRule.WHATSAPP_THRESHOLDS:
         allowed = " / ".join(format_usd(t) for t in AutoTopUpRule.WHATSAPP_THRESHOLDS)
         raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
     if not threshold.is_finite() or threshold < 0 or threshold != threshold.quantize(CENT):
         raise PaymentError("The minimum balance is an amount in dollars and cents, zero or more.")
+    return threshold
+
+
+def auto_top_up_rule_save(
+    *, wallet: Wallet, enabled: bool, threshold: object, amount: object, user: AbstractBaseUser | None
+) -> AutoTopUpRule:
+    problems = []
+    try:
+        amount = topup_amount_parse(amount)
+    except PaymentError as exc:
+        problems += exc.problems
+    try:
+        threshold = _threshold_parse(wallet=wallet, raw=threshold)
+    except PaymentError as exc:
+        problems += exc.problems
     if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
-        raise PaymentError("Save a card first: auto top-up charges your saved card.")
+        problems.append("Save a card first: auto top-up charges your saved card.")
+    if problems:
+        raise PaymentError(*problems)
     rule, _ = AutoTopUpRule.objects.update_or_create(
         wallet=wallet,
         defaults={"enabled": enabled, "threshold": threshold, "amount": amount, "updated_by": user},

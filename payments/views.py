@@ -26,12 +26,25 @@ logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."
 
 
+def _next_path(request: HttpRequest, given: str) -> str:
+    """The page that held the modal (only a path on this site), else the wallet overview."""
+    if given.startswith("/") and url_has_allowed_host_and_scheme(given, allowed_hosts={request.get_host()}):
+        return given
+    return reverse("billing_overview", args=[request.workspace.slug])
+
+
 def _back(request: HttpRequest) -> HttpResponse:
-    """Back to the page that held the modal (only a path on this site), else the wallet overview."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("billing_overview", args=[request.workspace.slug])
-    return redirect(target)
+    return redirect(_next_path(request, request.POST.get("next", "")))
+
+
+def _back_to_form(request: HttpRequest, kind: str, form: str, error: PaymentError) -> HttpResponse:
+    """Back to the page with the top-up dialog open on the same form, every problem listed in it
+    (the modal include reads messages tagged for it; topup.js opens the dialog on #top-up)."""
+    for problem in error.problems:
+        messages.error(request, problem, extra_tags=f"topup topup-{kind}-{form}")
+    response = _back(request)
+    response["Location"] = response["Location"].split("#")[0] + "#top-up"
+    return response
 
 
 def _wallet(request: HttpRequest, kind: str) -> Wallet:
@@ -53,8 +66,7 @@ def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
             wallet=wallet, amount=raw, user=request.user, base_url=_base_url(request)
         )
     except PaymentError as exc:
-        messages.error(request, str(exc))
-        return _back(request)
+        return _back_to_form(request, kind, "manual", exc)
     return redirect(checkout_url)
 
 
@@ -72,7 +84,7 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
             user=request.user,
         )
     except PaymentError as exc:
-        messages.error(request, str(exc))
+        return _back_to_form(request, kind, "auto", exc)
     else:
         messages.success(
             request, f"Auto top-up {'on' if enabled else 'off'} for the {wallet.get_kind_display()} wallet."
@@ -84,7 +96,12 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
 @workspace_view(billing=True)
 def card_save(request: HttpRequest) -> HttpResponse:
     try:
-        return redirect(services.saved_card_checkout_start(workspace=request.workspace, base_url=_base_url(request)))
+        url = services.saved_card_checkout_start(
+            workspace=request.workspace,
+            base_url=_base_url(request),
+            return_path=_next_path(request, request.POST.get("next", "")),
+        )
+        return redirect(url)
     except stripe.StripeError:
         logger.exception("Could not start a setup session")
         messages.error(request, STRIPE_DOWN)
@@ -101,7 +118,7 @@ def card_saved(request: HttpRequest) -> HttpResponse:
         messages.error(request, "We could not confirm the card with Stripe. It will appear once Stripe confirms it.")
     else:
         messages.success(request, "Card saved.")
-    return redirect("billing_overview", workspace_slug=request.workspace.slug)
+    return redirect(_next_path(request, request.GET.get("next", "")) + "#top-up")
 
 
 @require_POST

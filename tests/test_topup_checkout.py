@@ -11,7 +11,7 @@ from django.urls import reverse
 from payments.models import StripeCustomer, TopUp
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, session_id_of, start_topup
-from wallets.models import WalletTransaction
+from wallets.models import AutoTopUpRule, WalletTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_an_amount_outside_the_limits_is_refused_and_no_session_is_created(
     response = start_topup(owner_client, workspace, "whatsapp", "custom", custom=custom)
 
     assert response.status_code == 302
-    assert response.url == reverse("billing_overview", args=["acme"])
+    assert response.url == reverse("billing_overview", args=["acme"]) + "#top-up"  # the dialog reopens
     assert _messages(response) == [message]
     assert TopUp.objects.count() == 0
     assert stripe_standin.count("checkout.session") == 0
@@ -210,3 +210,36 @@ def test_the_modal_renders_on_the_wallet_page_with_presets_and_both_tabs(owner_c
     assert page.count("Manual top-up: choose an amount") == 2
     assert page.count("Set auto top-up") == 2
     assert "Save a card" in page
+
+
+def test_a_refused_auto_top_up_reopens_the_dialog_on_its_tab_listing_every_problem(owner_client, workspace):
+    page_url = reverse("sms_wallet", args=["acme"])
+    response = owner_client.post(
+        reverse("payments:auto_top_up_save", args=["acme", "sms"]),
+        {"enabled": "on", "threshold": "abc", "auto_amount": "5", "next": page_url},
+    )
+    assert response.status_code == 302 and response.url == page_url + "#top-up"
+
+    page = owner_client.get(page_url).content.decode()
+
+    assert 'data-topup-reopen="auto"' in page
+    errors = page.split('id="topup-sms-auto"', 1)[1].split("</ul>", 1)[0]
+    assert "US$5.00 is outside the limits." in errors
+    assert "&#x27;abc&#x27; is not an amount." in errors
+    assert "Save a card first" in errors
+    assert 'class="message message-error"' not in page  # in the dialog, not a banner
+    assert not AutoTopUpRule.objects.exists()
+
+
+def test_save_a_card_returns_to_the_page_it_came_from(owner_client, workspace, stripe_standin):
+    page_url = reverse("whatsapp_billing", args=["acme"])
+    response = owner_client.post(reverse("payments:card_save", args=["acme"]), {"next": page_url})
+    session_id = session_id_of(response.url)
+    session = stripe_standin.objects[session_id]
+    assert session["cancel_url"].endswith(page_url)
+    assert stripe_standin.pay(session_id, "4242424242424242") is None
+
+    back = owner_client.get(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+
+    assert back.status_code == 302 and back.url == page_url + "#top-up"
+    assert StripeCustomer.objects.get(workspace=workspace).card_last4 == "4242"

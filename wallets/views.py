@@ -87,6 +87,7 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
         "channels": wallet_channels(wallet=wallet),
         "summary": summary,
         "chart": spend_chart(summary.days),
+        "chart_narrow": spend_chart(summary.days, narrow=True),
         "records": page,
         "prev_query": page_query(page.previous_page_number()) if page.has_previous() else None,
         "next_query": page_query(page.next_page_number()) if page.has_next() else None,
