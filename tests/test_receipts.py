@@ -81,7 +81,7 @@ def test_receipts_are_not_shown_to_staff_without_billing_or_to_other_workspaces(
 def test_the_wallet_page_lists_the_top_up_with_its_receipt_link(owner_client, workspace, stripe_standin):
     topup = paid_topup(owner_client, stripe_standin, workspace)
     page = owner_client.get(reverse("whatsapp_billing", args=["acme"])).content.decode()
-    assert f'data-topup="{topup.pk}"' in page
+    assert f'data-topup-row="{topup.pk}"' in page
     assert reverse("payments:topup_receipt", args=["acme", topup.pk]) in page
 
 

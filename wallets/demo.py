@@ -9,12 +9,14 @@ from itertools import groupby
 from unittest import mock
 from zoneinfo import ZoneInfo
 
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+from finance.groups import FINANCE_GROUP, finance_group_ensure
 from usage.models import Channel, NumberFeeCharge, PhoneNumber
 from usage.number_billing import number_fees_bill
 from usage.number_selectors import anniversary, local_today
@@ -334,8 +336,10 @@ def demo_seed() -> list[tuple[str, str]]:
     number_fees_bill(now=now)
 
     finance = _user("finance", email="finance@example.com", is_staff=True)
-    finance_group, _ = Group.objects.get_or_create(name="Finance")
-    finance.groups.add(finance_group)
+    # The migration creates the group with its permissions; a flushed database (the browser
+    # tests) has lost them, so the demo sets them again, exactly as the migration would.
+    finance_group_ensure(apps=django_apps)
+    finance.groups.add(Group.objects.get(name=FINANCE_GROUP))
     logins.append(("finance", "Finance staff: Django admin at /admin/"))
     _user("superadmin", email="root@example.com", is_staff=True, is_superuser=True)
     logins.append(("superadmin", "Superuser: everything in /admin/"))
