@@ -60,7 +60,7 @@ def test_days_are_the_workspace_local_days(owner_client, workspace, month):
 
     response = get(owner_client, workspace, start="2026-11-30", end="2026-11-30")
     assert shown_ids(response) == ["nov-30-late"]
-    assert ">30 Nov 2026 23:59</time>" in response.content.decode()
+    assert ">30 Nov 2026, 23:59</time>" in response.content.decode()
 
 
 def test_a_channel_filter_narrows_summaries_table_and_number_fees(owner_client, workspace, month):
