@@ -87,6 +87,7 @@ def test_the_pdf_and_csv_statements_download_from_the_wallet_page(owner_client, 
 
 def test_a_malformed_month_is_not_found_and_staff_without_billing_are_refused(client, owner_client, teammate, history):
     assert owner_client.get("/w/acme/settings/billing/sms/statements/2026-13.pdf").status_code == 404
+    assert owner_client.get("/w/acme/settings/billing/sms/statements/2026-11.exe").status_code == 404
     client.force_login(teammate)
     assert client.get(reverse("statement_download", args=["acme", "sms", "2026-11", "pdf"])).status_code == 403
 

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import path
 
 from wallets import views
 
@@ -14,8 +14,8 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/settings/billing/", views.billing_overview, name="billing_overview"),
     path("w/<slug:workspace_slug>/settings/billing/wallet/", views.sms_wallet, name="sms_wallet"),
     path("w/<slug:workspace_slug>/settings/billing/whatsapp/", views.whatsapp_billing, name="whatsapp_billing"),
-    re_path(
-        r"^w/(?P<workspace_slug>[-\w]+)/settings/billing/(?P<kind>\w+)/statements/(?P<month>\d{4}-\d{2})\.(?P<fmt>pdf|csv)$",
+    path(
+        "w/<slug:workspace_slug>/settings/billing/<str:kind>/statements/<str:month>.<str:fmt>",
         views.statement_download,
         name="statement_download",
     ),

@@ -138,6 +138,8 @@ def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
 def statement_download(request: HttpRequest, kind: str, month: str, fmt: str) -> HttpResponse:
     """A month's statement of one wallet, as PDF or CSV."""
     wallet = _wallet(request, kind)
+    if fmt not in ("pdf", "csv"):
+        raise Http404("Statements are PDF or CSV.")
     try:
         statement = wallet_statement(wallet=wallet, month=statement_month_parse(month))
     except StatementError as exc:
