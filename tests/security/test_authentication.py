@@ -58,7 +58,7 @@ def test_every_post_only_workspace_url_refuses_a_post_without_a_csrf_token(owner
     for route in project_routes():
         if "workspace_slug" not in route.params:
             continue
-        url = route.url(workspace_slug=workspace.slug, kind="sms", topup_id=1)
+        url = route.url(workspace_slug=workspace.slug, kind="sms", topup_id=1, month="2026-11", fmt="pdf")
         response = browser.post(url, {"amount": "100"})
         assert response.status_code in (403, 405), f"{route.name}: {response.status_code}"
         refused += response.status_code == 403
