@@ -51,12 +51,13 @@ def workspace_view(*, billing: bool = False) -> Callable[[View], View]:
         def wrapper(request: HttpRequest, workspace_slug: str, *args, **kwargs) -> HttpResponse:
             scope = _scope_function(settings.WORKSPACE_SCOPE)(user=request.user, workspace_slug=workspace_slug)
             membership = scope.membership
-            if billing and not membership.has_billing_permission:
-                raise PermissionDenied("Billing permission required.")
             request.memberships = scope.memberships
             request.membership = membership
             request.workspace = membership.workspace
+            # Every workspace page shows both wallets' states in the shell (the 403 page too).
             request.wallets = scope.wallets
+            if billing and not membership.has_billing_permission:
+                raise PermissionDenied("This page needs the billing permission.")
             # Pages show dates in the workspace's time zone, not the server's.
             with timezone.override(ZoneInfo(membership.workspace.timezone)):
                 return view(request, *args, **kwargs)

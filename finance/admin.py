@@ -6,11 +6,12 @@ so their cross-app admin pages live here rather than in the apps below."""
 from datetime import timedelta
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Min, Q, QuerySet, Sum
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin, ImportExportModelAdmin
@@ -28,12 +29,21 @@ from finance.resources import (
 )
 from finance.services import audit_record
 from payments.models import ChargeReversal, StripeCustomer, TopUp
+from payments.receipts import receipt_pdf, topup_receipt
 from payments.services import payments_reconcile
 from usage.models import CarrierFee, NumberPrice, PhoneNumber, Price, PriceList
 from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 from wallets.models import AutoTopUpRule, Wallet, WalletTransaction
 from wallets.money import ZERO
+from wallets.pdf import pdf_response
 from wallets.selectors import wallet_status
+from wallets.statements import (
+    StatementError,
+    statement_month_parse,
+    statement_months,
+    statement_response,
+    wallet_statement,
+)
 
 
 @admin.register(AuditEntry)
@@ -70,6 +80,7 @@ class PriceAdmin(ImportExportModelAdmin):
 
     formats = [CSV, XLSX]
     formfield_overrides = MONEY_FORMFIELD_OVERRIDES
+    import_template_name = "admin/finance/import.html"
     actions = None  # no bulk delete of prices in force
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
@@ -151,6 +162,7 @@ class WalletAdmin(admin.ModelAdmin):
         "recent_top_ups",
         "numbers",
         "ledger_link",
+        "statements",
         "created_at",
         "updated_at",
     ]
@@ -212,6 +224,38 @@ class WalletAdmin(admin.ModelAdmin):
         adjust = reverse("finance_adjustment", args=[wallet.pk])
         return format_html('<a href="{}">All ledger rows</a> · <a href="{}">Post an adjustment</a>', url, adjust)
 
+    @admin.display(description="Monthly statements")
+    def statements(self, wallet: Wallet) -> str:
+        rows = [
+            (
+                month.strftime("%B %Y"),
+                reverse("admin:wallets_wallet_statement", args=[wallet.pk, f"{month:%Y-%m}", "pdf"]),
+                reverse("admin:wallets_wallet_statement", args=[wallet.pk, f"{month:%Y-%m}", "csv"]),
+            )
+            for month in statement_months(wallet=wallet)
+        ]
+        return _lines('{}: <a href="{}">PDF</a> · <a href="{}">CSV</a>', rows)
+
+    def get_urls(self) -> list:
+        statement = path(
+            "<int:wallet_id>/statements/<str:month>.<str:fmt>",
+            self.admin_site.admin_view(self.statement_view),
+            name="wallets_wallet_statement",
+        )
+        return [statement, *super().get_urls()]
+
+    def statement_view(self, request: HttpRequest, wallet_id: int, month: str, fmt: str) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        wallet = get_object_or_404(Wallet.objects.select_related("workspace"), pk=wallet_id)
+        try:
+            statement = wallet_statement(wallet=wallet, month=statement_month_parse(month))
+        except StatementError as exc:
+            raise Http404(str(exc)) from exc
+        if fmt not in ("pdf", "csv"):
+            raise Http404("Statements are PDF or CSV.")
+        return statement_response(statement, fmt)
+
     @admin.action(description="Post an adjustment to the selected wallet", permissions=["adjust"])
     def adjust(self, request: HttpRequest, queryset) -> HttpResponseRedirect | None:
         if queryset.count() != 1:
@@ -220,13 +264,32 @@ class WalletAdmin(admin.ModelAdmin):
         return redirect("finance_adjustment", queryset.get().pk)
 
 
+class WalletKindFilter(admin.ChoicesFieldListFilter):
+    """wallet__kind and kind both have the verbose name "kind": say which is which."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "wallet (WhatsApp or SMS)"
+
+
+class PostingKindFilter(admin.ChoicesFieldListFilter):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = "posting kind"
+
+
 @admin.register(WalletTransaction)
 class WalletTransactionAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     """The ledger: read and export only (the database refuses UPDATE and DELETE as well)."""
 
     resource_classes = [LedgerEntryResource]
     list_display = ["id", "wallet", "kind", "amount", "balance_after", "reference", "created_by", "created_at"]
-    list_filter = [("wallet__workspace", admin.RelatedOnlyFieldListFilter), "wallet__kind", "kind", "created_at"]
+    list_filter = [
+        ("wallet__workspace", admin.RelatedOnlyFieldListFilter),
+        ("wallet__kind", WalletKindFilter),
+        ("kind", PostingKindFilter),
+        "created_at",
+    ]
     search_fields = ["wallet__workspace__name", "wallet__workspace__slug", "reference", "idempotency_key", "memo"]
     list_select_related = ["wallet__workspace", "created_by"]
     date_hierarchy = "created_at"
@@ -276,6 +339,7 @@ class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "amount",
         "amount_paid",
         "failure_code",
+        "receipt_link",
         "created_by",
         "created_at",
     ]
@@ -283,11 +347,35 @@ class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["wallet__workspace__name", "checkout_session_id", "payment_intent_id"]
     list_select_related = ["wallet__workspace", "created_by"]
     date_hierarchy = "created_at"
-    readonly_fields = ["refund_link"]
+    readonly_fields = ["receipt_link", "refund_link"]
     actions = ["reconcile"]
 
     def has_reconcile_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("finance.reconcile_payments")
+
+    def get_urls(self) -> list:
+        receipt = path(
+            "<int:topup_id>/receipt.pdf",
+            self.admin_site.admin_view(self.receipt_view),
+            name="payments_topup_receipt",
+        )
+        return [receipt, *super().get_urls()]
+
+    def receipt_view(self, request: HttpRequest, topup_id: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        topup = get_object_or_404(TopUp.objects.select_related("wallet__workspace", "posting"), pk=topup_id)
+        try:
+            receipt = topup_receipt(topup=topup)
+        except ValueError as exc:
+            raise Http404(str(exc)) from exc
+        return pdf_response(receipt_pdf(receipt), receipt.filename)
+
+    @admin.display(description="Receipt")
+    def receipt_link(self, topup: TopUp) -> str:
+        if topup.status != TopUp.Status.SUCCEEDED:
+            return "-"
+        return format_html('<a href="{}">PDF</a>', reverse("admin:payments_topup_receipt", args=[topup.pk]))
 
     @admin.display(description="Refund")
     def refund_link(self, topup: TopUp) -> str:

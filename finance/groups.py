@@ -4,7 +4,8 @@ from django.apps.registry import Apps
 from django.contrib.auth.management import create_permissions
 
 FINANCE_GROUP = "Finance"
-FINANCE_PERMISSIONS = {
+# What the 0002 migration granted: ledger, usage, payments and finance screens.
+FINANCE_LEDGER_PERMISSIONS = {
     "wallets": ["view_workspace", "view_wallet", "view_wallettransaction", "view_autotopuprule"],
     "usage": [
         "view_channel",
@@ -30,12 +31,18 @@ FINANCE_PERMISSIONS = {
         "reconcile_payments",
     ],
 }
+# The admin index warns when a periodic task is late and links to these lists (migration 0003).
+FINANCE_BEAT_HEALTH_PERMISSIONS = {
+    "ops": ["view_beattaskrun"],
+    "django_celery_beat": ["view_periodictask", "view_crontabschedule", "view_intervalschedule"],
+}
+FINANCE_PERMISSIONS = {**FINANCE_LEDGER_PERMISSIONS, **FINANCE_BEAT_HEALTH_PERMISSIONS}
 
 
-def finance_group_ensure(*, apps: Apps) -> None:
+def finance_group_ensure(*, apps: Apps, permissions: dict[str, list[str]] = FINANCE_PERMISSIONS) -> None:
     """Create the group (if missing) and set its permissions. `apps` is the migration's
     historical registry there, the live one elsewhere (e.g. tests after a flush)."""
-    for app_label in FINANCE_PERMISSIONS:
+    for app_label in permissions:
         app_config = apps.get_app_config(app_label)
         # Permissions are normally created after all migrations have run; create them now.
         # A migration's app config stub has no models module, which create_permissions would skip.
@@ -51,7 +58,7 @@ def finance_group_ensure(*, apps: Apps) -> None:
     group.permissions.set(
         [
             permission
-            for app_label, codenames in FINANCE_PERMISSIONS.items()
+            for app_label, codenames in permissions.items()
             for permission in Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         ]
     )

@@ -75,16 +75,19 @@ class FinanceImportResource(resources.ModelResource):
     optional_columns: frozenset[str] = frozenset()
 
     def before_import(self, dataset, **kwargs):
+        self._seen_keys: dict[tuple, int] = {}
         expected = [field.column_name for field in self.get_import_fields()]
         headers = [str(h or "").strip() for h in dataset.headers or []]
         missing = sorted(set(expected) - set(headers) - self.optional_columns)
         unexpected = sorted(set(headers) - set(expected))
         if missing or unexpected or len(headers) != len(set(headers)):
+            # import-export records this error and still walks the rows; with the wrong
+            # columns every row would fail too, burying the one error that says why.
+            del dataset[0 : len(dataset)]
             raise ValueError(
-                f"Wrong columns. Expected: {', '.join(expected)}. "
+                f"Wrong columns for {self._meta.model._meta.verbose_name_plural}. Expected: {', '.join(expected)}. "
                 f"Missing: {', '.join(missing) or 'none'}. Unexpected: {', '.join(unexpected) or 'none'}."
             )
-        self._seen_keys: dict[tuple, int] = {}
 
     def before_import_row(self, row, **kwargs):
         key = tuple(str(row.get(name) or "").strip() for name in self._meta.import_id_fields)

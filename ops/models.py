@@ -14,3 +14,13 @@ class BeatTaskRun(models.Model):
 
     def __str__(self) -> str:
         return self.task
+
+
+class BeatStart(models.Model):
+    """When celery beat last started (one row). A task that has not succeeded since then is
+    "waiting for its first run" until its schedule says it was due, not a failure."""
+
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"beat started {self.started_at:%Y-%m-%d %H:%M %Z}"

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from ops.models import BeatTaskRun
+from ops.models import BeatStart, BeatTaskRun
 
 _migrations_applied = False
 
@@ -60,30 +60,39 @@ class BeatTaskHealth:
     name: str
     task: str
     last_success_at: datetime | None
+    # When it should next (or first) run; None when no beat has ever started.
+    due_at: datetime | None
     overdue: bool
+
+    @property
+    def waiting_for_first_run(self) -> bool:
+        return self.last_success_at is None and not self.overdue
 
 
 def beat_task_health(*, now: datetime | None = None) -> list[BeatTaskHealth]:
-    """Every beat schedule entry with its last success. Overdue: it never succeeded, or its next
-    run after the last success is more than BEAT_OVERDUE_GRACE seconds in the past."""
+    """Every beat schedule entry with its last success and when it is due: after its last
+    success, or after beat last started if that is later (a task cannot run while beat is
+    down, and a daily task waits up to a day for its first run). Overdue: due more than
+    BEAT_OVERDUE_GRACE seconds ago, or no beat has ever started and it never succeeded."""
     now = now or timezone.now()
     grace = timedelta(seconds=settings.BEAT_OVERDUE_GRACE)
     last_runs = dict(BeatTaskRun.objects.values_list("task", "last_success_at"))
+    beat_started_at = BeatStart.objects.values_list("started_at", flat=True).first()
     health = []
     for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items()):
         last = last_runs.get(entry["task"])
-        if last is None:
-            overdue = True
+        since = max((t for t in (last, beat_started_at) if t is not None), default=None)
+        if since is None:
+            due_at, overdue = None, True
         else:
             schedule = maybe_schedule(entry["schedule"], app=current_app)
             schedule.nowfun = lambda: now
-            overdue = schedule.remaining_estimate(last) < -grace
-        health.append(BeatTaskHealth(name=name, task=entry["task"], last_success_at=last, overdue=overdue))
+            due_at = now + schedule.remaining_estimate(since)
+            overdue = due_at < now - grace
+        health.append(
+            BeatTaskHealth(name=name, task=entry["task"], last_success_at=last, due_at=due_at, overdue=overdue)
+        )
     return health
-
-
-def beat_tasks_overdue() -> list[BeatTaskHealth]:
-    return [health for health in beat_task_health() if health.overdue]
 
 
 def queue_depths() -> dict[str, int]:

@@ -1,5 +1,10 @@
 class PaymentError(Exception):
-    """A request we refuse, with a message fit to show the admin."""
+    """A request we refuse, with a message fit to show the admin (one per problem found:
+    a form shows them all at once rather than one per attempt)."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = list(problems)
 
 
 class PaymentRefused(Exception):

@@ -16,11 +16,13 @@ class AutoTopUpForm(forms.Form):
     monthly_cap = MoneyField(label="Monthly cap", required=False)
 
 
-def form_error_message(form: forms.Form, *, hints: dict[str, str] | None = None) -> str:
-    """The form's first complaint for a flash message: named by its field when the form has
-    several, followed by that field's hint (e.g. the top-up limits)."""
-    name, errors = next(iter(form.errors.items()))
-    label = form.fields[name].label if len(form.fields) > 1 and name in form.fields else None
-    message = f"{label}: {errors[0]}" if label else errors[0]
-    hint = (hints or {}).get(name)
-    return f"{message} {hint}" if hint else message
+def form_error_messages(form: forms.Form, *, hints: dict[str, str] | None = None) -> list[str]:
+    """Every field's complaint, for the dialog to list them all at once: each named by its
+    field when the form has several, followed by that field's hint (e.g. the top-up limits)."""
+    messages = []
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if len(form.fields) > 1 and name in form.fields else None
+        message = f"{label}: {errors[0]}" if label else errors[0]
+        hint = (hints or {}).get(name)
+        messages.append(f"{message} {hint}" if hint else message)
+    return messages

@@ -42,6 +42,8 @@ class TopUp(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
+        # The payer came back through Checkout's cancel link; the session was expired at Stripe.
+        CANCELLED = "cancelled", "Cancelled"
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="top_ups")
     kind = models.CharField(max_length=8, choices=Kind.choices)
@@ -56,6 +58,9 @@ class TopUp(models.Model):
     failure_code = models.CharField(max_length=64, blank=True)
     # The saved card an auto top-up charged: the retry policy counts declines per card.
     payment_method_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The card Stripe charged, for the receipt (filled when the receipt is first produced).
+    card_brand = models.CharField(max_length=32, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
     posting = models.OneToOneField(
         WalletTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="top_up"
     )
@@ -74,7 +79,8 @@ class TopUp(models.Model):
             ),
             models.CheckConstraint(condition=Q(kind__in=["manual", "auto"]), name="topup_kind_valid"),
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "succeeded", "failed", "expired"]), name="topup_status_valid"
+                condition=Q(status__in=["pending", "succeeded", "failed", "expired", "cancelled"]),
+                name="topup_status_valid",
             ),
             models.CheckConstraint(
                 condition=Q(status="succeeded", posting__isnull=False, amount_paid__isnull=False)

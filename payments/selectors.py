@@ -124,3 +124,10 @@ def auto_top_up_pause(
                 Action.RAISE_CAP,
             )
     return None
+
+
+TOP_UP_HISTORY_LENGTH = 10  # rows on the wallet page; finance sees every top-up in the admin
+
+
+def topup_history(*, wallet: Wallet) -> list[TopUp]:
+    return list(TopUp.objects.filter(wallet=wallet).select_related("posting").order_by("-id")[:TOP_UP_HISTORY_LENGTH])

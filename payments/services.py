@@ -9,10 +9,11 @@ Stripe calls are never made inside a database transaction.
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import stripe
 from django.contrib.auth.models import AbstractBaseUser
@@ -207,7 +208,7 @@ class ChargeFailure:
 def _topup_close(
     *, topup_id: int, status: str, failure: ChargeFailure | None = None, payment_intent_id: str | None = None
 ) -> bool:
-    """Move a pending top-up to failed/expired; False when it had already left pending.
+    """Move a pending top-up to failed/expired/cancelled; False when it had already left pending.
     A permanent failure of an auto top-up pauses the card it charged."""
     failure = failure or ChargeFailure(code="", reason="")
     with transaction.atomic():
@@ -244,6 +245,11 @@ def checkout_session_settle(*, session: dict, card: dict | None = None) -> str:
             currency=session["currency"],
             stripe_key=f"checkout:{session['id']}",
         )
+        if session.get("payment_intent"):
+            # The receipt names the Stripe payment; the session knows it once paid.
+            TopUp.objects.filter(pk=topup.id, payment_intent_id__isnull=True).update(
+                payment_intent_id=session["payment_intent"]
+            )
         return f"credited top-up {topup.id}"
     if session.get("status") == "expired":
         _topup_close(
@@ -278,10 +284,37 @@ def topup_session_sync(*, topup: TopUp) -> TopUp:
     return topup
 
 
+def topup_checkout_cancel(*, topup: TopUp) -> TopUp:
+    """The payer came back through Checkout's cancel link. Expire the session at Stripe so the
+    page cannot be paid later, then close the top-up as cancelled; a session that was paid in
+    the meantime (another tab) is credited instead. Safe to repeat: reloads change nothing."""
+    if topup.status != TopUp.Status.PENDING or not topup.checkout_session_id:
+        return topup
+    sessions = stripe_client().v1.checkout.sessions
+    try:
+        session = sessions.expire(topup.checkout_session_id).to_dict()
+    except stripe.InvalidRequestError:
+        # Only an open session can be expired: this one is complete or expired already.
+        session = sessions.retrieve(topup.checkout_session_id).to_dict()
+    if session.get("payment_status") == "paid":
+        checkout_session_settle(session=session)
+    else:
+        _topup_close(
+            topup_id=topup.id,
+            status=TopUp.Status.CANCELLED,
+            failure=ChargeFailure(code="cancelled", reason="Cancelled on the payment page"),
+        )
+    topup.refresh_from_db()
+    return topup
+
+
 # --- saved card ----------------------------------------------------------------------
 
 
-def saved_card_checkout_start(*, workspace: Workspace, base_url: str) -> str:
+def saved_card_checkout_start(*, workspace: Workspace, base_url: str, return_path: str = "") -> str:
+    """A setup-mode Checkout Session; both its exits lead back to `return_path` (a path on this
+    site, the page that asked), else the billing overview."""
+    return_path = return_path or reverse("billing_overview", args=[workspace.slug])
     back = _absolute(base_url, reverse("payments:card_saved", args=[workspace.slug]))
     session = _checkout_session_create(
         workspace=workspace,
@@ -290,8 +323,8 @@ def saved_card_checkout_start(*, workspace: Workspace, base_url: str) -> str:
             "currency": "usd",
             "payment_method_types": ["card"],
             "metadata": {"purpose": "save_card", "workspace_id": str(workspace.id)},
-            "success_url": back + "?session_id={CHECKOUT_SESSION_ID}",
-            "cancel_url": _absolute(base_url, reverse("billing_overview", args=[workspace.slug])),
+            "success_url": back + "?" + urlencode({"next": return_path}) + "&session_id={CHECKOUT_SESSION_ID}",
+            "cancel_url": _absolute(base_url, return_path),
         },
     )
     return session.url
@@ -386,7 +419,7 @@ def _has_saved_card(*, workspace_id: int) -> bool:
     return StripeCustomer.objects.filter(workspace_id=workspace_id).exclude(payment_method_id="").exists()
 
 
-def _monthly_cap_parse(raw: object, *, amount: Decimal) -> Decimal | None:
+def _monthly_cap_parse(raw: object, *, amount: Decimal | None) -> Decimal | None:
     """Empty means no cap; otherwise at least one top-up, so the cap can ever allow one."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -394,9 +427,21 @@ def _monthly_cap_parse(raw: object, *, amount: Decimal) -> Decimal | None:
         cap = money_parse(raw, places=2)
     except MoneyInvalid as exc:
         raise PaymentError(f"The monthly cap: {exc}") from None
-    if cap < amount:
+    if amount is not None and cap < amount:
         raise PaymentError(f"The monthly cap must be at least one auto top-up ({format_usd(amount)}), or empty.")
     return cap
+
+
+def _threshold_parse(*, wallet: Wallet, raw: object) -> Decimal:
+    try:
+        threshold = money_parse(raw, places=2)
+    except MoneyInvalid as exc:
+        raise PaymentError(f"The minimum balance: {exc}") from None
+    thresholds = wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS
+    if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in thresholds:
+        allowed = " / ".join(format_usd(t) for t in thresholds)
+        raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
+    return threshold
 
 
 def auto_top_up_rule_save(
@@ -407,19 +452,29 @@ def auto_top_up_rule_save(
     amount: object,
     user: AbstractBaseUser | None,
     monthly_cap: object = "",
+    refused: Sequence[str] = (),
 ) -> AutoTopUpRule:
-    amount = topup_amount_parse(amount)
-    try:
-        threshold = money_parse(threshold, places=2)
-    except MoneyInvalid as exc:
-        raise PaymentError(f"The minimum balance: {exc}") from None
-    thresholds = wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS
-    if wallet.kind == Wallet.Kind.WHATSAPP and threshold not in thresholds:
-        allowed = " / ".join(format_usd(t) for t in thresholds)
-        raise PaymentError(f"The WhatsApp threshold is one of {allowed}.")
-    cap = _monthly_cap_parse(monthly_cap, amount=amount)
+    """Every problem at once, so the dialog lists them all rather than one per attempt.
+    `refused`: what the caller's form already refused; those fields come as None and are not
+    checked again, the others are."""
+    problems = list(refused)
+
+    def check(parse: Callable[[], Decimal | None], raw: object) -> Decimal | None:
+        if raw is None and refused:
+            return None
+        try:
+            return parse()
+        except PaymentError as exc:
+            problems.extend(exc.problems)
+            return None
+
+    amount = check(lambda: topup_amount_parse(amount), amount)
+    threshold = check(lambda: _threshold_parse(wallet=wallet, raw=threshold), threshold)
+    cap = check(lambda: _monthly_cap_parse(monthly_cap, amount=amount), monthly_cap)
     if enabled and not _has_saved_card(workspace_id=wallet.workspace_id):
-        raise PaymentError("Save a card first: auto top-up charges your saved card.")
+        problems.append("Save a card first: auto top-up charges your saved card.")
+    if problems:
+        raise PaymentError(*problems)
     rule, _ = AutoTopUpRule.objects.update_or_create(
         wallet=wallet,
         defaults={"enabled": enabled, "threshold": threshold, "amount": amount, "monthly_cap": cap, "updated_by": user},

@@ -13,25 +13,39 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from common.views import workspace_view
-from payments import services
+from payments import receipts, services
 from payments.exceptions import PaymentError
-from payments.forms import AutoTopUpForm, TopUpForm, form_error_message
+from payments.forms import AutoTopUpForm, TopUpForm, form_error_messages
 from payments.models import TopUp
 from payments.selectors import topup_for_workspace
 from payments.stripe_api import stripe_client
 from wallets.models import Wallet
 from wallets.money import format_usd
+from wallets.pdf import pdf_response
 
 logger = logging.getLogger(__name__)
 STRIPE_DOWN = "Stripe could not be reached; nothing was charged. Please try again in a minute."
 
 
+def _next_path(request: HttpRequest, given: str) -> str:
+    """The page that held the modal (only a path on this site), else the wallet overview."""
+    if given.startswith("/") and url_has_allowed_host_and_scheme(given, allowed_hosts={request.get_host()}):
+        return given
+    return reverse("billing_overview", args=[request.workspace.slug])
+
+
 def _back(request: HttpRequest) -> HttpResponse:
-    """Back to the page that held the modal (only a path on this site), else the wallet overview."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = reverse("billing_overview", args=[request.workspace.slug])
-    return redirect(target)
+    return redirect(_next_path(request, request.POST.get("next", "")))
+
+
+def _back_to_form(request: HttpRequest, kind: str, form: str, error: PaymentError) -> HttpResponse:
+    """Back to the page with the top-up dialog open on the same form, every problem listed in it
+    (the modal include reads messages tagged for it; topup.js opens the dialog on #top-up)."""
+    for problem in error.problems:
+        messages.error(request, problem, extra_tags=f"topup topup-{kind}-{form}")
+    response = _back(request)
+    response["Location"] = response["Location"].split("#")[0] + "#top-up"
+    return response
 
 
 def _wallet(request: HttpRequest, kind: str) -> Wallet:
@@ -50,13 +64,12 @@ def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
     form = TopUpForm({"amount": request.POST.get("custom_amount", "") if choice == "custom" else choice})
     try:
         if not form.is_valid():
-            raise PaymentError(form_error_message(form, hints={"amount": services.amount_range_message()}))
+            raise PaymentError(*form_error_messages(form, hints={"amount": services.amount_range_message()}))
         checkout_url = services.topup_checkout_start(
             wallet=wallet, amount=form.cleaned_data["amount"], user=request.user, base_url=_base_url(request)
         )
     except PaymentError as exc:
-        messages.error(request, str(exc))
-        return _back(request)
+        return _back_to_form(request, kind, "manual", exc)
     return redirect(checkout_url)
 
 
@@ -65,21 +78,24 @@ def topup_start(request: HttpRequest, kind: str) -> HttpResponse:
 def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
     wallet = _wallet(request, kind)
     form = AutoTopUpForm(request.POST)
+    # What the form refuses and what the service refuses of the rest are listed together.
+    hints = {"auto_amount": services.amount_range_message()}
+    refused = [] if form.is_valid() else form_error_messages(form, hints=hints)
+    value = form.cleaned_data
     try:
-        if not form.is_valid():
-            raise PaymentError(form_error_message(form, hints={"auto_amount": services.amount_range_message()}))
         services.auto_top_up_rule_save(
             wallet=wallet,
-            enabled=form.cleaned_data["enabled"],
-            threshold=form.cleaned_data["threshold"],
-            amount=form.cleaned_data["auto_amount"],
-            monthly_cap=form.cleaned_data["monthly_cap"],
+            enabled=value["enabled"],
+            threshold=value.get("threshold"),
+            amount=value.get("auto_amount"),
+            monthly_cap=value.get("monthly_cap"),
             user=request.user,
+            refused=refused,
         )
     except PaymentError as exc:
-        messages.error(request, str(exc))
+        return _back_to_form(request, kind, "auto", exc)
     else:
-        state = "on" if form.cleaned_data["enabled"] else "off"
+        state = "on" if value["enabled"] else "off"
         messages.success(request, f"Auto top-up {state} for the {wallet.get_kind_display()} wallet.")
     return _back(request)
 
@@ -88,7 +104,12 @@ def auto_top_up_save(request: HttpRequest, kind: str) -> HttpResponse:
 @workspace_view(billing=True)
 def card_save(request: HttpRequest) -> HttpResponse:
     try:
-        return redirect(services.saved_card_checkout_start(workspace=request.workspace, base_url=_base_url(request)))
+        url = services.saved_card_checkout_start(
+            workspace=request.workspace,
+            base_url=_base_url(request),
+            return_path=_next_path(request, request.POST.get("next", "")),
+        )
+        return redirect(url)
     except stripe.StripeError:
         logger.exception("Could not start a setup session")
         messages.error(request, STRIPE_DOWN)
@@ -105,7 +126,7 @@ def card_saved(request: HttpRequest) -> HttpResponse:
         messages.error(request, "We could not confirm the card with Stripe. It will appear once Stripe confirms it.")
     else:
         messages.success(request, "Card saved.")
-    return redirect("billing_overview", workspace_slug=request.workspace.slug)
+    return redirect(_next_path(request, request.GET.get("next", "")) + "#top-up")
 
 
 @require_POST
@@ -145,7 +166,27 @@ def topup_success(request: HttpRequest, topup_id: int) -> HttpResponse:
 @require_GET
 @workspace_view(billing=True)
 def topup_cancelled(request: HttpRequest, topup_id: int) -> HttpResponse:
-    return render(request, "payments/topup_cancelled.html", {"topup": _topup(request, topup_id), "nav": "billing"})
+    topup = _topup(request, topup_id)
+    try:
+        topup = services.topup_checkout_cancel(topup=topup)
+    except stripe.StripeError:
+        # Stripe unreachable: the top-up stays pending and the reconcile task or the
+        # expiry webhook closes it; the page still tells the payer nothing was charged.
+        logger.exception("Cancel page could not expire session %s", topup.checkout_session_id)
+    topup.wallet.refresh_from_db(fields=["balance"])
+    return render(request, "payments/topup_cancelled.html", {"topup": topup, "nav": "billing"})
+
+
+@require_GET
+@workspace_view(billing=True)
+def topup_receipt(request: HttpRequest, topup_id: int) -> HttpResponse:
+    """The receipt of a paid top-up, as a PDF; other top-ups have none (404)."""
+    topup = _topup(request, topup_id)
+    try:
+        receipt = receipts.topup_receipt(topup=topup)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    return pdf_response(receipts.receipt_pdf(receipt), receipt.filename)
 
 
 @require_GET

@@ -15,6 +15,11 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/settings/billing/wallet/", views.sms_wallet, name="sms_wallet"),
     path("w/<slug:workspace_slug>/settings/billing/whatsapp/", views.whatsapp_billing, name="whatsapp_billing"),
     path(
+        "w/<slug:workspace_slug>/settings/billing/<wallet_kind:kind>/statements/<str:month>.<str:fmt>",
+        views.statement_download,
+        name="statement_download",
+    ),
+    path(
         "w/<slug:workspace_slug>/settings/billing/<wallet_kind:kind>/usage.csv",
         views.usage_export,
         name="usage_export",

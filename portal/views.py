@@ -22,6 +22,13 @@ from usage.selectors import (
 from wallets import defaults as wallet_defaults
 from wallets.models import Wallet
 from wallets.selectors import auto_top_up_rule, ledger_for_wallet, memberships_for_user, wallet_status
+from wallets.statements import (
+    StatementError,
+    statement_month_parse,
+    statement_months,
+    statement_response,
+    wallet_statement,
+)
 
 
 @login_required
@@ -82,11 +89,13 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
         "channels": wallet_channels(wallet=wallet),
         "summary": summary,
         "chart": spend_chart(summary.days),
+        "chart_narrow": spend_chart(summary.days, narrow=True),
         "records": page,
         "prev_query": page_query(page.previous_page_number()) if page.has_previous() else None,
         "next_query": page_query(page.next_page_number()) if page.has_next() else None,
         "export_url": f"{reverse('usage_export', args=[request.workspace.slug, wallet.kind])}?"
         f"{urlencode(filters.query())}",
+        "statement_months": statement_months(wallet=wallet),
     }
 
 
@@ -132,6 +141,19 @@ def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{usage_csv_filename(wallet=wallet, filters=filters)}"'
     return response
+
+
+@workspace_view(billing=True)
+def statement_download(request: HttpRequest, kind: str, month: str, fmt: str) -> HttpResponse:
+    """A month's statement of one wallet, as PDF or CSV."""
+    wallet = _wallet(request, kind)
+    if fmt not in ("pdf", "csv"):
+        raise Http404("Statements are PDF or CSV.")
+    try:
+        statement = wallet_statement(wallet=wallet, month=statement_month_parse(month))
+    except StatementError as exc:
+        raise Http404(str(exc)) from exc
+    return statement_response(statement, fmt)
 
 
 @workspace_view()

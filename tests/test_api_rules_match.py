@@ -5,6 +5,7 @@ pattern, and the JSON types around them), and for every one the fast cleaner and
 serializer field must agree: accepted by both, or refused by both. A rule changed in one
 place and not the other fails here."""
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from rest_framework import serializers
 
 from usage import events as ev
 from usage.serializers import (
+    REPORTED_PRICE_PATTERN,
     AuthorizeRequestSerializer,
     ChannelRefField,
     EstimateRequestSerializer,
@@ -153,3 +155,11 @@ def test_a_body_within_the_schema_length_is_counted_and_one_past_it_is_refused_b
 
     assert ev.clean_body(longest) == ev.MAX_SEGMENTS and _accepts(field.run_validation, longest)
     assert not _accepts(ev.clean_body, longest + "a") and not _accepts(field.run_validation, longest + "a")
+
+
+@pytest.mark.parametrize(
+    "text", ["0", "7", "0.0250", "999.999999", "1000", "1000.000000", "1000.000001", "1001", "0.0000001", "-1", "1e3"]
+)
+def test_the_schemas_reported_price_pattern_accepts_what_the_cleaner_accepts(text):
+    in_schema = re.fullmatch(REPORTED_PRICE_PATTERN, text) is not None
+    assert in_schema == _accepts(lambda value: ev.clean_reported_price(value, message_type="whatsapp"), text)

@@ -45,4 +45,4 @@ def test_finance_finds_a_wallet_posts_an_adjustment_and_sees_the_dashboard(page,
 
     page.goto("/admin/")
     page.get_by_role("link", name="Finance dashboard").click()
-    expect(page.locator("[data-figure=held]")).to_have_text("US$8.75")
+    expect(page.locator("[data-figure=held] .tile-value")).to_have_text("US$8.75")

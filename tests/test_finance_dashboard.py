@@ -14,6 +14,7 @@ from finance.selectors import dashboard_figures
 from payments.models import TopUp
 from tests.factories import ChannelFactory, PhoneNumberFactory, finance_user, fund, wallet_of
 from wallets.models import Wallet
+from wallets.services import ledger_post
 
 
 def test_the_dashboard_figures_are_exact(workspace, other_workspace):
@@ -55,7 +56,7 @@ def test_verify_ledger_records_each_run_and_the_dashboard_shows_the_last(client,
     page = client.get(reverse("finance_dashboard"))
     assert page.status_code == 200
     assert page.context["figures"].last_ledger_check == check
-    assert "OK at" in page.content.decode()
+    assert 'Last ledger check</span>\n    <span class="tile-value">OK</span>' in page.content.decode()
     assert reverse("finance_dashboard") in client.get(reverse("admin:index")).content.decode()
 
 
@@ -81,3 +82,47 @@ def test_seed_demo_leaves_the_finance_group_its_permissions(db):
     call_command("seed_demo", verbosity=0)
     after = set(Group.objects.get(name="Finance").permissions.values_list("codename", flat=True))
     assert after == before and "post_adjustment" in after
+
+
+def test_the_dashboard_charts_top_ups_against_usage_per_month_and_kind_and_links_each_figure(client, workspace):
+    from usage.models import NumberFeeCharge
+
+    sms = wallet_of(workspace, "sms")
+    with time_machine.travel(datetime(2026, 10, 5, tzinfo=UTC)):
+        posting = ledger_post(wallet_id=sms.id, kind="top_up", amount=Decimal("80"), idempotency_key="t").transaction
+        TopUp.objects.create(wallet=sms, kind="manual", amount=Decimal("80"), status="succeeded",
+                             amount_paid=Decimal("80"), posting=posting)  # fmt: skip
+        TopUp.objects.create(wallet=sms, kind="manual", amount=Decimal("25"))  # pending at Stripe
+    with time_machine.travel(datetime(2026, 11, 5, tzinfo=UTC)):
+        fund(sms, "-12.5", key="u", kind="message_charge")
+    number = PhoneNumberFactory(channel=ChannelFactory(workspace=workspace, kind="sms"), number="+14155550123")
+    NumberFeeCharge.objects.create(
+        phone_number=number, period_start=date(2026, 11, 1), period_end=date(2026, 11, 30),
+        amount=Decimal("1.15"), status="unpaid",
+    )  # fmt: skip
+
+    with time_machine.travel(datetime(2026, 11, 20, tzinfo=UTC)):
+        figures = dashboard_figures()
+        client.force_login(finance_user())
+        page = client.get(reverse("finance_dashboard")).content.decode()
+
+    sms_chart = next(c for c in figures.charts if c["kind"] == "sms")
+    by_month = {row["month"]: row for row in sms_chart["months"]}
+    assert len(sms_chart["months"]) == 6
+    assert (by_month[date(2026, 10, 1)]["top_ups"], by_month[date(2026, 11, 1)]["usage"]) == (
+        Decimal("80.000000"),
+        Decimal("12.500000"),
+    )
+    assert [b.value for b in sms_chart["chart"].bars if b.height] == [Decimal("80.000000"), Decimal("12.500000")]
+    assert figures.unpaid_fees["count"] == 1 and figures.unpaid_fees["total"] == Decimal("1.150000")
+    pending = next(r for r in figures.top_ups_at_stripe if r["status"] == "pending")
+    assert (pending["count"], pending["total"]) == (1, Decimal("25.000000"))
+    assert 'data-chart="sms"' in page and "<svg" in page
+    usage_href = by_month[date(2026, 11, 1)]["usage_href"].replace("&", "&amp;")
+    assert usage_href in page
+    # Each link opens the admin list it sums, with exactly those rows.
+    listing = client.get(by_month[date(2026, 11, 1)]["usage_href"])
+    assert listing.status_code == 200 and listing.context["cl"].result_count == 1
+    assert client.get(figures.unpaid_fees["href"]).context["cl"].result_count == 1
+    assert client.get(pending["href"]).context["cl"].result_count == 1
+    assert client.get(by_month[date(2026, 10, 1)]["top_ups_href"]).context["cl"].result_count == 1

@@ -124,6 +124,18 @@ def test_the_admin_preview_of_a_bad_file_shows_row_errors_and_offers_no_confirm(
     assert not Price.objects.exists()
 
 
+def test_a_price_file_imported_as_price_lists_shows_one_clean_error_and_no_traceback(client, db):
+    client.force_login(finance_user())
+    preview = _upload(client, "admin:usage_pricelist_import", SAMPLES / "prices.csv")
+    assert preview.status_code == 200
+    assert preview.context.get("confirm_form") is None
+    page = preview.content.decode()
+    assert "Wrong columns for price lists. Expected: name, effective_from" in page
+    assert "Traceback" not in page and "_seen_keys" not in page and "Line number" not in page
+    assert "Nothing was imported." in page
+    assert not PriceList.objects.exists()
+
+
 def test_workspace_users_cannot_reach_the_import_page(client, owner):
     client.force_login(owner)
     assert client.get(reverse("admin:usage_price_import")).status_code == 302

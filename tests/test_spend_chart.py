@@ -27,7 +27,7 @@ def test_a_year_of_days_gets_a_few_readable_day_labels():
     chart = spend_chart(days(*["1"] * 366))
     assert len(chart.bars) == 366
     assert len(chart.x_ticks) <= 6
-    assert chart.x_ticks[0].label == "01 Nov"
+    assert chart.x_ticks[0].label == "1 Nov"
 
 
 def test_no_spend_gives_no_chart():

@@ -11,7 +11,7 @@ from django.urls import reverse
 from payments.models import StripeCustomer, TopUp
 from tests.factories import fund, wallet_of
 from tests.stripe_helpers import events_of, post_event, session_id_of, start_topup
-from wallets.models import WalletTransaction
+from wallets.models import AutoTopUpRule, WalletTransaction
 from wallets.money import MONEY_FORMAT_HINT
 
 pytestmark = pytest.mark.django_db
@@ -61,7 +61,7 @@ def test_an_amount_outside_the_limits_is_refused_and_no_session_is_created(
     response = start_topup(owner_client, workspace, "whatsapp", "custom", custom=custom)
 
     assert response.status_code == 302
-    assert response.url == reverse("billing_overview", args=["acme"])
+    assert response.url == reverse("billing_overview", args=["acme"]) + "#top-up"  # the dialog reopens
     assert _messages(response) == [message]
     assert TopUp.objects.count() == 0
     assert stripe_standin.count("checkout.session") == 0
@@ -182,6 +182,27 @@ def test_the_cancel_page_says_nothing_was_charged(owner_client, workspace, strip
     assert page.status_code == 200
     assert "nothing was charged" in page.content.decode()
     assert WalletTransaction.objects.count() == 0
+    topup.refresh_from_db()
+    assert (topup.status, topup.failure_reason) == ("cancelled", "Cancelled on the payment page")
+    # Stripe's page can no longer be paid, and a reload changes nothing.
+    assert stripe_standin.objects[topup.checkout_session_id]["status"] == "expired"
+    assert owner_client.get(reverse("payments:topup_cancelled", args=["acme", topup.id])).status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == "cancelled"
+
+
+def test_the_cancel_page_of_a_session_paid_in_another_tab_credits_it(owner_client, workspace, stripe_standin):
+    url = start_topup(owner_client, workspace, "sms", "50").url
+    stripe_standin.pay(session_id_of(url), "4242424242424242")
+    topup = TopUp.objects.get()
+
+    page = owner_client.get(reverse("payments:topup_cancelled", args=["acme", topup.id]))
+
+    assert page.status_code == 200
+    topup.refresh_from_db()
+    assert (topup.status, topup.amount_paid) == ("succeeded", Decimal("50.000000"))
+    assert "was paid" in page.content.decode()
+    assert wallet_of(workspace, "sms").balance == Decimal("50.000000")
 
 
 def test_the_modal_renders_on_the_wallet_page_with_presets_and_both_tabs(owner_client, workspace, stripe_standin):
@@ -208,3 +229,36 @@ def test_narrower_top_up_bounds_from_settings_refuse_more_and_the_modal_says_so(
     assert TopUp.objects.count() == 0
     assert start_topup(owner_client, workspace, "whatsapp", "custom", custom="500").status_code == 302
     assert TopUp.objects.get().amount == Decimal("500")
+
+
+def test_a_refused_auto_top_up_reopens_the_dialog_on_its_tab_listing_every_problem(owner_client, workspace):
+    page_url = reverse("sms_wallet", args=["acme"])
+    response = owner_client.post(
+        reverse("payments:auto_top_up_save", args=["acme", "sms"]),
+        {"enabled": "on", "threshold": "abc", "auto_amount": "5", "next": page_url},
+    )
+    assert response.status_code == 302 and response.url == page_url + "#top-up"
+
+    page = owner_client.get(page_url).content.decode()
+
+    assert 'data-topup-reopen="auto"' in page
+    errors = page.split('id="topup-sms-auto"', 1)[1].split("</ul>", 1)[0]
+    assert "US$5.00 is outside the limits." in errors
+    assert "Minimum balance: “abc” is not an amount." in errors  # the one money parser's words
+    assert "Save a card first" in errors
+    assert 'class="message message-error"' not in page  # in the dialog, not a banner
+    assert not AutoTopUpRule.objects.exists()
+
+
+def test_save_a_card_returns_to_the_page_it_came_from(owner_client, workspace, stripe_standin):
+    page_url = reverse("whatsapp_billing", args=["acme"])
+    response = owner_client.post(reverse("payments:card_save", args=["acme"]), {"next": page_url})
+    session_id = session_id_of(response.url)
+    session = stripe_standin.objects[session_id]
+    assert session["cancel_url"].endswith(page_url)
+    assert stripe_standin.pay(session_id, "4242424242424242") is None
+
+    back = owner_client.get(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+
+    assert back.status_code == 302 and back.url == page_url + "#top-up"
+    assert StripeCustomer.objects.get(workspace=workspace).card_last4 == "4242"

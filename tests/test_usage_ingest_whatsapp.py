@@ -143,10 +143,11 @@ def test_a_conversation_era_record_keeps_its_price_when_a_later_version_appears(
         ({"pricing": {"pricing_model": "CBP", "category": "utility"}}, "pricing.pricing_model", "per message"),
         ({"pricing": {"category": "utility", "type": "regular", "billable": False}}, "pricing.billable", "Disagrees"),
         ({"pricing": {"category": "utility", "billable": False}}, "pricing.type", "free type"),
-        ({"pricing": {"category": "utility", "price": 1}}, "pricing.price", "Unknown field"),
         ({"pricing": None, "category": "promo"}, "category", "one of"),
         ({"pricing": None, "category": "utility", "pricing_type": "gratis"}, "pricing_type", "one of"),
-        ({"reported_price": "-0.01"}, "reported_price", "between"),
+        ({"reported_price": "-0.01"}, "reported_price", "decimal string"),
+        ({"reported_price": "1000.01"}, "reported_price", "between"),
+        ({"reported_price": "1e2"}, "reported_price", "decimal string"),
         ({"reported_price": 0.02}, "reported_price", "decimal string"),
     ],
 )

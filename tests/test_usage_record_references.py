@@ -68,7 +68,7 @@ def test_the_trigger_checks_exactly_the_models_unconstrained_foreign_keys():
     source = _function_source("usage_records_check_references")
     checked = re.findall(r"'usage_usagerecord\.(\w+) refers to a missing (\w+) row'", source)
     assert sorted(checked) == sorted(GUARDED)
-    assert len(GUARDED) == 6
+    assert len(GUARDED) == 7
 
 
 def test_each_parent_a_record_may_name_refuses_deletion_by_trigger():

@@ -52,7 +52,7 @@ def test_an_admin_reaches_the_sms_wallet_both_ways_filters_usage_and_downloads_t
     assert "start=2026-11-01&end=2026-11-30" in page.url
     assert (summary(page, "messages"), summary(page, "segments"), summary(page, "total")) == ("4", "7", "US$1.23")
     assert page.locator(".usage-table tbody tr").count() == 4
-    assert page.locator(".chart svg rect.bar").count() == 4  # 1, 10, 15 (number fee) and 30 Nov
+    assert page.locator(".chart svg.chart-wide rect.bar").count() == 4  # 1, 10, 15 (number fee) and 30 Nov
     shot(page, "sms-wallet-november")
 
     filter_usage(page, start="2026-11-01", end="2026-11-30", channel="UK line")

@@ -14,6 +14,8 @@ from wallets.money import ZERO
 WIDTH, HEIGHT = 900, 240
 LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 30
 MAX_X_LABELS = 6
+# The phone layout: a narrower viewBox keeps labels legible at 390 px with every day shown.
+NARROW_WIDTH, NARROW_HEIGHT, NARROW_LEFT, NARROW_X_LABELS = 360, 200, 64, 4
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,10 @@ class SpendChart:
     height: int = HEIGHT
     left: int = LEFT
     baseline: int = HEIGHT - BOTTOM
+    narrow: bool = False
 
 
-def _nice_ceiling(value: Decimal) -> Decimal:
+def nice_ceiling(value: Decimal) -> Decimal:
     """The smallest 1, 2 or 5 times a power of ten at or above value (axis top)."""
     exponent = value.adjusted()
     for step in (1, 2, 5, 10):
@@ -56,13 +59,16 @@ def _nice_ceiling(value: Decimal) -> Decimal:
     return Decimal(10).scaleb(exponent)  # unreachable: 10 * 10**exponent > value
 
 
-def spend_chart(days: list[DaySpend]) -> SpendChart | None:
-    """None when nothing was spent: the page shows an empty state instead of a flat chart."""
+def spend_chart(days: list[DaySpend], *, narrow: bool = False) -> SpendChart | None:
+    """None when nothing was spent: the page shows an empty state instead of a flat chart.
+    `narrow`: the phone layout (every day still drawn, fewer day labels)."""
     peak = max((d.total for d in days), default=ZERO)
     if peak <= ZERO:
         return None
-    top = _nice_ceiling(peak)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    width, height_, left = (NARROW_WIDTH, NARROW_HEIGHT, NARROW_LEFT) if narrow else (WIDTH, HEIGHT, LEFT)
+    max_labels = NARROW_X_LABELS if narrow else MAX_X_LABELS
+    top = nice_ceiling(peak)
+    plot_w, plot_h = width - left - RIGHT, height_ - TOP - BOTTOM
     slot = plot_w / len(days)
     gap = min(2.0, slot * 0.2)
     bars = []
@@ -74,7 +80,7 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
                 total=day.total,
                 messages=day.messages,
                 free_messages=day.free_messages,
-                x=round(LEFT + index * slot + gap / 2, 2),
+                x=round(left + index * slot + gap / 2, 2),
                 y=round(TOP + plot_h - height, 2),
                 width=round(slot - gap, 2),
                 height=round(height, 2),
@@ -86,10 +92,13 @@ def spend_chart(days: list[DaySpend]) -> SpendChart | None:
         Tick(value=top * k / 4, position=round(TOP + plot_h - plot_h * k / 4, 2), label=f"US${top * k / 4:,.{places}f}")
         for k in range(5)
     ]
-    every = max(1, -(-len(days) // MAX_X_LABELS))  # ceiling division
+    every = max(1, -(-len(days) // max_labels))  # ceiling division
     x_ticks = [
-        Tick(value=ZERO, position=round(LEFT + index * slot + slot / 2, 2), label=day.day.strftime("%d %b"))
+        Tick(value=ZERO, position=round(left + index * slot + slot / 2, 2), label=f"{day.day.day} {day.day:%b}")
         for index, day in enumerate(days)
         if index % every == 0
     ]
-    return SpendChart(bars=bars, y_ticks=y_ticks, x_ticks=x_ticks)
+    return SpendChart(
+        bars=bars, y_ticks=y_ticks, x_ticks=x_ticks, width=width, height=height_, left=left, baseline=height_ - BOTTOM,
+        narrow=narrow,
+    )  # fmt: skip

@@ -18,7 +18,6 @@ from usage.events import (
     MAX_ID,
     MAX_MESSAGE_ID_LENGTH,
     MAX_RECIPIENTS,
-    MAX_REPORTED_PRICE,
     MESSAGE_ID_RE,
     FieldError,
     clean_channel_ref,
@@ -77,9 +76,12 @@ class OccurredAtField(serializers.Field):
         return value.isoformat()
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "description": f"USD, 0 to {MAX_REPORTED_PRICE}"}
-)
+# 0 to MAX_REPORTED_PRICE (1000) with at most 6 places, as a pattern: a string has no maximum.
+# tests/test_api_rules_match.py holds it to clean_reported_price.
+REPORTED_PRICE_PATTERN = r"^(\d{1,3}(\.\d{1,6})?|1000(\.0{1,6})?)$"
+
+
+@extend_schema_field({"type": "string", "pattern": REPORTED_PRICE_PATTERN, "description": "USD, 0 to 1000"})
 class ReportedPriceField(serializers.Field):
     """The price per message Meta charged, read by usage.events.clean_reported_price."""
 

@@ -37,10 +37,19 @@ def from_cents(cents: int) -> Decimal:
 
 
 def format_usd(amount: Decimal) -> str:
-    """Display form: 2 places, sign before the symbol: -US$1,234.50."""
+    """Display form: 2 places, sign before the symbol: -US$1,234.50. A non-zero amount under a
+    cent keeps the places that make it non-zero (US$0.0045): six messages are never "US$0.00"."""
+    if ZERO < abs(amount) < CENT:
+        sign = "-" if amount < 0 else ""
+        return f"{sign}US${abs(quantize(amount)).normalize():f}"
     rounded = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     sign = "-" if rounded < 0 else ""
     return f"{sign}US${abs(rounded):,.2f}"
+
+
+def format_exact(amount: Decimal) -> str:
+    """Ledger precision for finance screens: 1,234.500000 (never a sum's 12 places)."""
+    return f"{quantize(amount):,.{DECIMAL_PLACES}f}"
 
 
 # --- amounts typed by people ----------------------------------------------------------

@@ -20,10 +20,23 @@ class WalletState:
     PAUSED = "paused"  # WhatsApp: balance < 0, sending stops
 
 
+# What a badge says for each state, the same on every page.
+WALLET_STATE_LABELS = {
+    WalletState.OK: "Active",
+    WalletState.LOW: "Low balance",
+    WalletState.SUSPENDED: "Suspended",
+    WalletState.PAUSED: "Sending paused",
+}
+
+
 @dataclass(frozen=True)
 class WalletStatus:
     state: str
     balance: Decimal
+
+    @property
+    def label(self) -> str:
+        return WALLET_STATE_LABELS[self.state]
 
     @property
     def messaging_allowed(self) -> bool:

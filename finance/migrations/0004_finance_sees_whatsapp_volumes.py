@@ -2,11 +2,11 @@
 
 from django.db import migrations
 
-from finance.groups import finance_group_ensure
+from finance.groups import FINANCE_LEDGER_PERMISSIONS, finance_group_ensure
 
 
 def finance_group_update(apps, schema_editor):
-    finance_group_ensure(apps=apps)
+    finance_group_ensure(apps=apps, permissions=FINANCE_LEDGER_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -1,5 +1,5 @@
-// Live countdown to a number's release; the server already rendered "in N days",
-// this only refines it to days, hours and minutes while the page is open.
+// Live countdown to a number's release. The server rendered "N days left" in the banner and in
+// the table alike; this refines every one of them to the same days, hours and minutes.
 (function () {
   "use strict";
   function render(el) {
@@ -8,9 +8,9 @@
     if (left <= 0) { el.textContent = "releasing now"; return; }
     var minutes = Math.floor(left / 60000);
     var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60);
-    el.textContent = "in " + days + "d " + hours + "h " + (minutes % 60) + "m";
+    el.textContent = days + "d " + hours + "h " + (minutes % 60) + "m left";
   }
-  function tick() { document.querySelectorAll(".countdown[data-release-at]").forEach(render); }
+  function tick() { document.querySelectorAll("[data-release-at]").forEach(render); }
   tick();
   setInterval(tick, 30000);
 })();

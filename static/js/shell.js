@@ -7,6 +7,23 @@ document.addEventListener("DOMContentLoaded", () => {
     switcher.addEventListener("change", go);
     switcher.form.addEventListener("submit", (event) => { event.preventDefault(); go(); });
   }
+  // Phones: the navigation folds behind "Menu" so the page starts on the first screen; it
+  // stays open on wider screens (where its toggle is hidden) whatever happened on a phone.
+  const menu = document.querySelector("[data-nav-menu]");
+  if (menu) {
+    const phone = window.matchMedia("(max-width: 720px)");
+    const fit = () => { menu.open = !phone.matches; };
+    fit();
+    phone.addEventListener("change", fit);
+  }
+  // Tables wider than the screen scroll sideways: say so where they do.
+  const markScrollable = () => {
+    document.querySelectorAll(".table-wrap").forEach((wrap) => {
+      wrap.classList.toggle("is-scrollable", wrap.scrollWidth > wrap.clientWidth + 1);
+    });
+  };
+  markScrollable();
+  window.addEventListener("resize", markScrollable);
   // The conversation composer is a stand-in: it never sends.
   document.querySelectorAll("form.composer").forEach((form) => {
     form.addEventListener("submit", (event) => event.preventDefault());

@@ -12,10 +12,10 @@
     var close = root.querySelector("[data-topup-close]");
     var tablist = root.querySelector("[data-topup-tabs]");
     var tabs = Array.prototype.slice.call(tablist.querySelectorAll("[role=tab]"));
+    var returnFocus = null;
     root.classList.add("topup-js");
     panel.setAttribute("role", "dialog");
     panel.setAttribute("aria-modal", "true");
-    open.hidden = false;
     close.hidden = false;
     tablist.hidden = false;
 
@@ -27,11 +27,15 @@
       });
     }
     function show(visible) {
+      if (visible) returnFocus = document.activeElement;
       root.classList.toggle("topup-open", visible);
-      (visible ? tabs[0] : open).focus();
+      if (visible) (tablist.querySelector("[aria-selected=true]") || tabs[0]).focus();
+      else if (returnFocus && returnFocus.focus) returnFocus.focus();
     }
     tabs.forEach(function (t) { t.addEventListener("click", function () { select(t); }); });
-    select(tabs[0]);
+    // Back from the server with errors: the same tab, open, errors listed in it.
+    var reopen = root.getAttribute("data-topup-reopen");
+    select(reopen === "auto" ? tabs[1] : tabs[0]);
     open.addEventListener("click", function () { show(true); });
     close.addEventListener("click", function () { show(false); });
     // Escape closes an open modal wherever the focus is (on arrival it may not be inside yet).
@@ -82,7 +86,8 @@
     document.querySelectorAll('a[href="#top-up"]').forEach(linkToModal);
     // Arriving from a banner's "Top up" link (…/wallet/#top-up) opens the modal at once.
     var opener = document.querySelector("#top-up [data-topup-open]");
-    if (opener && window.location.hash === "#top-up") opener.click();
+    var withErrors = document.querySelector("#top-up [data-topup-reopen]");
+    if (opener && (window.location.hash === "#top-up" || withErrors)) opener.click();
     document.querySelectorAll("[data-topup-status-url]").forEach(pollStatus);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -26,8 +26,15 @@ CHANNEL_NUMBER = "+14155550100"
 BEYOND_THE_SCHEMA = {
     "type": re.compile(r"Channel \d+ is an? .+ channel: type must be (sms or mms|whatsapp)\.$"),
     "category": re.compile(
-        r"(Only WhatsApp conversations have a category; leave it out for SMS and MMS\.|Must be one of: .+\.)$"
+        r"(Only WhatsApp messages have a category; leave it out for SMS and MMS\.|Must be one of: .+\."
+        r"|Disagrees with pricing\.category \(.+\); send one of them\.)$"
     ),
+    # Meta's pricing fields belong to WhatsApp messages only, and `billable` must agree with `type`.
+    "pricing": re.compile(r"Only WhatsApp messages are priced by Meta; leave it out for SMS and MMS\.$"),
+    "pricing_type": re.compile(r"Only WhatsApp messages are priced by Meta; leave it out for SMS and MMS\.$"),
+    "pricing.billable": re.compile(r"Disagrees with pricing\.type \(.+\)\.$"),
+    "pricing.type": re.compile(r"A message Meta does not bill needs its free type: .+\.$"),
+    "reported_price": re.compile(r"Only WhatsApp messages have a reported price\.$"),
     "segments": re.compile(r"An SMS needs `segments` or its `body`\.$"),
     "body": re.compile(r"Is \d+ segments long \(\w+\); at most \d+ are accepted\.$"),
     "occurred_at": re.compile(r"(Is more than \d+ minutes in the future|No price list in force at .+)\.$"),

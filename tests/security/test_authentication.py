@@ -59,7 +59,7 @@ def test_every_post_only_workspace_url_refuses_a_post_without_a_csrf_token(owner
         if "workspace_slug" not in route.params:
             continue
         ids = {"topup_id": 1, "rule_id": 1, "recipient_id": 1, "endpoint_id": 1, "delivery_id": 1}
-        url = route.url(workspace_slug=workspace.slug, kind="sms", **ids)
+        url = route.url(workspace_slug=workspace.slug, kind="sms", month="2026-11", fmt="pdf", **ids)
         response = browser.post(url, {"amount": "100"})
         assert response.status_code in (403, 405), f"{route.name}: {response.status_code}"
         refused += response.status_code == 403

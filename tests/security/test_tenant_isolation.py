@@ -24,6 +24,7 @@ NON_BILLING_PAGES = {"workspace_home", "conversations", "channels", "sms_channel
 # Routes without a workspace in the URL, each with the reason it cannot leak a workspace.
 UNSCOPED = {
     "home": "redirects to the user's own workspace",
+    "favicon": "a redirect to a static icon, no data",
     "login": "public",
     "logout": "ends the caller's own session",
     "payments:stripe_webhook": "signature-verified (tests/test_stripe_webhook.py)",
@@ -106,7 +107,10 @@ def _state() -> tuple:
 
 
 def _values(route: Route, *, slug: str, victim: dict) -> dict:
-    samples = {"workspace_slug": slug, "kind": "sms", "topup_id": victim["topup"].id, **victim["alerts"]}
+    samples = {
+        "workspace_slug": slug, "kind": "sms", "topup_id": victim["topup"].id, "month": "2026-11", "fmt": "pdf",
+        **victim["alerts"],
+    }  # fmt: skip
     unknown = set(route.params) - samples.keys()
     assert not unknown, f"{route.name}: give a sample value for {unknown} (an object of the victim workspace)"
     return {p: samples[p] for p in route.params}
@@ -158,7 +162,8 @@ def test_a_user_naming_another_workspaces_object_under_their_own_workspace_gets_
     """IDOR: the outsider's own slug with the victim's top-up id."""
     client.force_login(outsider)
     before = _state()
-    object_routes = [r for r in _workspace_routes() if set(r.params) - {"workspace_slug", "kind"}]
+    # A statement's month and format name no object: they pick from the caller's own wallet.
+    object_routes = [r for r in _workspace_routes() if set(r.params) - {"workspace_slug", "kind", "month", "fmt"}]
 
     for route in object_routes:
         url = route.url(**_values(route, slug=other_workspace.slug, victim=victim))

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import template
 
-from wallets.money import format_usd
+from wallets.money import format_exact, format_usd
 
 register = template.Library()
 
@@ -30,3 +30,11 @@ def usd_rate(amount: Decimal | None) -> str:
     amount = Decimal(amount)
     places = max(2, -amount.normalize().as_tuple().exponent)
     return f"US${amount:,.{places}f}"
+
+
+@register.filter
+def exact(amount: Decimal | None) -> str:
+    """Ledger precision (6 places), for finance screens where the exact figure matters."""
+    if amount is None:
+        return "—"
+    return format_exact(Decimal(amount))

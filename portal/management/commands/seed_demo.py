@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, demo_seed
+from portal.demo import DEMO_PASSWORD, demo_seed, demo_walkthrough
 
 
 class Command(BaseCommand):
@@ -11,3 +11,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):"))
         for username, description in logins:
             self.stdout.write(f"  {username:<16} {description}")
+        self.stdout.write("")
+        for line in demo_walkthrough():
+            self.stdout.write(line)
