@@ -137,6 +137,25 @@ CATEGORY_CHOICES = _choices(UsageRecord.Category)
 PRICING_TYPE_CHOICES = _choices(UsageRecord.PricingType)
 
 
+def _category_field(help_text: str = "") -> StrictChoiceField:
+    """Meta's WhatsApp category; absent (null or "") for SMS and MMS."""
+    return StrictChoiceField(
+        choices=CATEGORY_CHOICES, required=False, allow_null=True, allow_blank=True, help_text=help_text
+    )
+
+
+def _body_field() -> StrictCharField:
+    """An SMS body, counted in segments when `segments` is not given."""
+    return StrictCharField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_BODY_LENGTH,
+        help_text=BODY_HELP,
+    )
+
+
 class MetaPricingSerializer(serializers.Serializer):
     """The `pricing` object of Meta's WhatsApp status webhook, as it arrives."""
 
@@ -159,13 +178,7 @@ class UsageEventSerializer(serializers.Serializer):
     )
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
-    category = StrictChoiceField(
-        choices=CATEGORY_CHOICES,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="WhatsApp only, without `pricing`: Meta's category.",
-    )
+    category = _category_field("WhatsApp only, without `pricing`: Meta's category.")
     pricing = MetaPricingSerializer(
         required=False, allow_null=True, help_text="WhatsApp only: Meta's pricing object; wins over category"
     )
@@ -185,14 +198,7 @@ class UsageEventSerializer(serializers.Serializer):
     segments = StrictIntegerField(
         min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True, help_text="Wins over body."
     )
-    body = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=MAX_BODY_LENGTH,
-        help_text=BODY_HELP,
-    )
+    body = _body_field()
     occurred_at = OccurredAtField(
         help_text=f"ISO 8601 with a UTC offset; at most {FUTURE_TOLERANCE.seconds // 60} minutes in the future"
     )
@@ -219,13 +225,7 @@ class AuthorizeRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     direction = StrictChoiceField(choices=UsageRecord.Direction.choices)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
-    category = StrictChoiceField(
-        choices=CATEGORY_CHOICES,
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        help_text="WhatsApp: needed when the price list requires sends to be covered by the balance",
-    )
+    category = _category_field("WhatsApp: needed when the price list requires sends to be covered by the balance")
     country = StrictRegexField(
         COUNTRY_FORM_RE.pattern,
         trim_whitespace=False,
@@ -248,19 +248,12 @@ class AuthorizationSerializer(serializers.Serializer):
 class EstimateRequestSerializer(serializers.Serializer):
     channel = ChannelRefField(help_text=CHANNEL_HELP)
     type = StrictChoiceField(choices=UsageRecord.MessageType.choices)
-    category = StrictChoiceField(choices=CATEGORY_CHOICES, required=False, allow_null=True, allow_blank=True)
+    category = _category_field()
     pricing_type = StrictChoiceField(choices=PRICING_TYPE_CHOICES, required=False, allow_null=True)
     direction = StrictChoiceField(choices=UsageRecord.Direction.choices, required=False, default="outbound")
     country = StrictRegexField(COUNTRY_FORM_RE.pattern, trim_whitespace=False)
     segments = StrictIntegerField(min_value=1, max_value=MAX_SEGMENTS, required=False, allow_null=True)
-    body = StrictCharField(
-        required=False,
-        allow_null=True,
-        allow_blank=True,
-        trim_whitespace=False,
-        max_length=MAX_BODY_LENGTH,
-        help_text=BODY_HELP,
-    )
+    body = _body_field()
     recipients = StrictIntegerField(min_value=1, max_value=MAX_RECIPIENTS)
 
 
