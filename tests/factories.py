@@ -1,5 +1,6 @@
 """All factory-boy factories, in one place."""
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -7,9 +8,10 @@ import factory
 import factory.random
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import connection
 
 from usage.models import Channel, NumberPrice, PhoneNumber, Price, PriceList, UsageRecord
-from usage.services import api_key_create
+from usage.services import api_key_create, usage_ingest
 from wallets.models import Membership, Wallet, Workspace
 from wallets.services import ledger_post, wallets_ensure
 
@@ -206,3 +208,26 @@ def tiered_whatsapp_price_list(**fields) -> PriceList:
         for country, start, rate in rows
     )  # fmt: skip
     return price_list
+
+
+def usage_ingest_concurrently(workspace, batches: list[list[dict]], *, now) -> list:
+    """Ingest each batch in a thread of its own, all released at once by a barrier; each
+    result is the batch's IngestResult or the exception it raised (for the test to assert)."""
+    barrier = threading.Barrier(len(batches))
+    results: list = [None] * len(batches)
+
+    def worker(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = usage_ingest(workspace=workspace, events=batches[index], now=now)
+        except Exception as error:  # surfaced by the caller's assertion
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(batches))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results

@@ -1,16 +1,13 @@
 """Two platform retries racing: real threads, real PostgreSQL transactions (hence transaction=True)."""
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
-from tests.factories import WorkspaceFactory, priced_sms_channel, wallet_of
+from tests.factories import WorkspaceFactory, priced_sms_channel, usage_ingest_concurrently, wallet_of
 from usage.models import DailyUsageRollup, UsageRecord
-from usage.services import usage_ingest
 from wallets.models import WalletTransaction
 from wallets.selectors import ledger_verify
 
@@ -32,27 +29,6 @@ def event(n: int) -> dict:
     }
 
 
-def run_concurrently(workspace, batches: list[list[dict]]) -> list:
-    barrier = threading.Barrier(len(batches))
-    results: list = [None] * len(batches)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = usage_ingest(workspace=workspace, events=batches[index], now=NOW)
-        except Exception as error:  # surfaced by the assertion below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 def test_overlapping_batches_sent_at_once_charge_each_message_exactly_once():
     workspace = WorkspaceFactory()
     priced_sms_channel(workspace, balance="100.00")
@@ -63,7 +39,7 @@ def test_overlapping_batches_sent_at_once_charge_each_message_exactly_once():
         # Three clients: two overlap by half, the third repeats the first exactly.
         first = [event(n) for n in range(base, base + 60)]
         second = [event(n) for n in range(base + 30, base + 90)]
-        results = run_concurrently(workspace, [first, second, first])
+        results = usage_ingest_concurrently(workspace, [first, second, first], now=NOW)
         assert not [r for r in results if isinstance(r, Exception)], results
         accepted += sum(r.accepted for r in results)
         assert sum(r.accepted + r.duplicates for r in results) == 180

@@ -1,15 +1,20 @@
 """Volume tiers: the month's running count per workspace, category and market picks each
 WhatsApp message's rate, exactly, even when batches arrive at once."""
 
-import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
-from tests.factories import ChannelFactory, WorkspaceFactory, fund, tiered_whatsapp_price_list, wallet_of
+from tests.factories import (
+    ChannelFactory,
+    WorkspaceFactory,
+    fund,
+    tiered_whatsapp_price_list,
+    usage_ingest_concurrently,
+    wallet_of,
+)
 from usage.models import DailyUsageRollup, UsageRecord, WhatsAppVolume
 from usage.services import usage_ingest
 from wallets.selectors import ledger_verify
@@ -72,27 +77,6 @@ def test_free_and_failed_messages_do_not_count_toward_the_tier(workspace):
     assert UsageRecord.objects.get(message_id="u-US-7").tier == 1
 
 
-def run_concurrently(workspace, batches: list[list[dict]]) -> list:
-    barrier = threading.Barrier(len(batches))
-    results: list = [None] * len(batches)
-
-    def worker(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = usage_ingest(workspace=workspace, events=batches[index], now=NOW)
-        except Exception as error:  # surfaced by the assertion below
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(batches))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_batches_straddling_the_boundaries_take_each_place_once():
     """Real threads and PostgreSQL transactions (hence transaction=True): four batches of
@@ -101,7 +85,7 @@ def test_concurrent_batches_straddling_the_boundaries_take_each_place_once():
     channel = whatsapp_channel(workspace)
     batches = [[utility(batch * 3 + n, channel) for n in range(1, 4)] for batch in range(4)]
 
-    results = run_concurrently(workspace, batches)
+    results = usage_ingest_concurrently(workspace, batches, now=NOW)
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(r.accepted for r in results) == 12
