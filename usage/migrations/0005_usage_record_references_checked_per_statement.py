@@ -13,7 +13,8 @@ kinds of trigger keep the same guarantees on PostgreSQL:
   ON DELETE PROTECT / NO ACTION did. Each lookup uses an index leading with the column.
   Ledger rows are never deleted (migration wallets/0002), so they need no such trigger.
 
-The SQL is in sql/0005_usage_record_references.sql (and .reverse.sql);
+The SQL is in sql/usage_records_check_references_1.sql and sql/0005_usage_record_references.sql
+(and .reverse.sql);
 tests/test_usage_record_references.py checks that it guards exactly the model's
 unconstrained foreign keys, and covers inserts, updates and deletes.
 """
@@ -67,6 +68,6 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='wallets.workspace'),
         ),
         migrations.RunSQL(
-            sql=_sql("0005_usage_record_references.sql"), reverse_sql=_sql("0005_usage_record_references.reverse.sql")
+            sql=[_sql("usage_records_check_references_1.sql"), _sql("0005_usage_record_references.sql")], reverse_sql=_sql("0005_usage_record_references.reverse.sql")
         ),
     ]

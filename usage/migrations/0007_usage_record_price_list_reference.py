@@ -3,7 +3,8 @@ references, for the ingest's speed) is checked by the statement trigger too, and
 records name cannot be deleted. tests/test_usage_record_references.py derives the guarded
 columns from the model, which is how this gap was found.
 
-The SQL is in sql/0007_usage_record_price_list_reference.sql (and .reverse.sql).
+The SQL is in sql/usage_records_check_references_2.sql and
+sql/0007_usage_record_price_list_reference.sql (and .reverse.sql).
 """
 
 from pathlib import Path
@@ -19,7 +20,10 @@ class Migration(migrations.Migration):
     dependencies = [("usage", "0006_whatsapp_per_message_pricing")]
     operations = [
         migrations.RunSQL(
-            sql=_sql("0007_usage_record_price_list_reference.sql"),
-            reverse_sql=_sql("0007_usage_record_price_list_reference.reverse.sql"),
+            sql=[_sql("usage_records_check_references_2.sql"), _sql("0007_usage_record_price_list_reference.sql")],
+            reverse_sql=[
+                _sql("0007_usage_record_price_list_reference.reverse.sql"),
+                _sql("usage_records_check_references_1.sql"),
+            ],
         )
     ]
