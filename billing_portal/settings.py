@@ -107,15 +107,51 @@ def _embedded(variable: str, server: str) -> str:
         raise environ.ImproperlyConfigured(str(error)) from error
 
 
+def _database(variable: str, url: str) -> dict:
+    config = env.db_url_config(url)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise environ.ImproperlyConfigured(f"{variable} must point at PostgreSQL, not {config['ENGINE']}")
+    # A Unix socket directory may come percent-encoded in the URL host (postgres://user@%2Ftmp%2Fpg/db).
+    config["HOST"] = unquote(config.get("HOST", ""))
+    config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    config.setdefault("CONN_HEALTH_CHECKS", True)
+    return config
+
+
 DATABASE_URL = env("DATABASE_URL", default="") or _embedded("DATABASE_URL", "database")
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise environ.ImproperlyConfigured(f"DATABASE_URL must point at PostgreSQL, not {DATABASES['default']['ENGINE']}")
-# A Unix socket directory may come percent-encoded in the URL host (postgres://user@%2Ftmp%2Fpg/db).
-DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DATABASES = {"default": _database("DATABASE_URL", DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica of the primary for reads that may be a few seconds old (common.replica:
+# which reads, and when they fall back to the primary). Unset, every read is on the primary
+# and none of that code runs.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+# The models those reads may take from the replica. Not Wallet: no balance is read from it.
+REPLICA_READ_MODELS = frozenset(
+    {
+        "usage.UsageRecord",
+        "usage.DailyUsageRollup",
+        "usage.NumberFeeCharge",
+        "usage.PhoneNumber",
+        "usage.WhatsAppVolume",
+        "wallets.WalletTransaction",  # the number fees of the usage summary, the CSV, the dashboard's months
+        "payments.TopUp",
+        "finance.LedgerCheck",
+    }
+)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database("DATABASE_REPLICA_URL", DATABASE_REPLICA_URL)
+    # A replica that stops answering costs a request this long once per lag check, not a hang.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2)
+    )
+    # Tests run with a replica configured read the test database through this alias.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["common.replica.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "common.replica.ReadYourWritesMiddleware",
+    )
 
 # --- auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -337,6 +373,10 @@ PRODUCT_RULES_FROM_ENV: dict[str, type] = {
     "USAGE_RUNWAY_WINDOW_DAYS": int,
     "USAGE_TABLE_PAGE_SIZE": int,
     "FINANCE_CONFIRM_ABOVE": Decimal,  # finance
+    "REPLICA_STALE_AFTER_SECONDS": int,  # common (the read replica)
+    "REPLICA_MAX_LAG_SECONDS": int,
+    "REPLICA_READ_YOUR_WRITES_SECONDS": int,
+    "REPLICA_LAG_CHECK_SECONDS": int,
 }
 
 

@@ -22,3 +22,20 @@ def settings_or_defaults(defaults: dict[str, object]) -> Callable[[str], object]
         return getattr(settings, name, defaults[name])
 
     return __getattr__
+
+
+# common's own numbers: when reads that may be a few seconds old use the read replica
+# (common.replica; only with DATABASE_REPLICA_URL set). All in seconds.
+DEFAULTS: dict[str, object] = {
+    # Lag past which the pages that read the replica say "usage as of" its replay time.
+    "REPLICA_STALE_AFTER_SECONDS": 5,
+    # Lag past which those pages read the primary instead: older data would mislead.
+    "REPLICA_MAX_LAG_SECONDS": 30,
+    # After a write, the same user's pages read the primary at least this long (read your
+    # writes), and longer while the replica does not yet hold the write.
+    "REPLICA_READ_YOUR_WRITES_SECONDS": 10,
+    # Each process measures the replica's lag at most this often (two small queries).
+    "REPLICA_LAG_CHECK_SECONDS": 2,
+}
+
+__getattr__ = settings_or_defaults(DEFAULTS)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from common.replica import recent_reads
 from finance import selectors, services
 from payments.models import TopUp
 from wallets.forms import MoneyField
@@ -134,4 +135,13 @@ def refund_view(request: HttpRequest, topup_id: int) -> HttpResponse:
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     _require(request, "finance.view_finance_dashboard")
-    return _page(request, "admin/finance/dashboard.html", "Finance dashboard", figures=selectors.dashboard_figures())
+    # From the replica when it may be (common.replica), rendered there; balances come from the primary.
+    return recent_reads(request).run(
+        lambda as_of: _page(
+            request,
+            "admin/finance/dashboard.html",
+            "Finance dashboard",
+            figures=selectors.dashboard_figures(),
+            reads_as_of=as_of,
+        ).render()
+    )

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from common.admin import ReadOnlyAdminMixin
+from common.admin import ReadOnlyAdminMixin, RecentReadsChangelistMixin
 from usage.models import NumberFeeCharge, PhoneNumber
 from wallets.forms import MONEY_FORMFIELD_OVERRIDES
 
@@ -16,7 +16,7 @@ class PhoneNumberAdmin(admin.ModelAdmin):
 
 
 @admin.register(NumberFeeCharge)
-class NumberFeeChargeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class NumberFeeChargeAdmin(RecentReadsChangelistMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["phone_number", "period_start", "amount", "status", "settled_at"]
     list_filter = ["status"]
     search_fields = ["phone_number__number"]

@@ -1,3 +1,4 @@
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -5,6 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from common.replica import recent_reads
 from common.views import workspace_view
 from phone_numbers import defaults as number_defaults
 from usage.charts import spend_chart
@@ -71,12 +73,22 @@ def _wallet(request: HttpRequest, kind: str) -> Wallet:
     return request.wallets[kind]
 
 
-def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
-    """Filters, summaries, chart and one table page: what both wallet pages show."""
-    filters = usage_filters_parse(wallet=wallet, params=request.GET)
-    summary = usage_summary(wallet=wallet, filters=filters)
-    table = usage_table(wallet=wallet, filters=filters, record_count=summary.messages)
-    page = table.page
+def _usage_context(request: HttpRequest, wallet: Wallet, *, by_category: bool = False) -> dict:
+    """Filters, summaries, chart and one table page: what both wallet pages show.
+
+    Read from the replica when it may be (common.replica): a few seconds old at most, and
+    said so ("usage as of") past a few seconds. The balance and banners are not read here."""
+
+    def usage_reads(as_of: datetime | None) -> dict:
+        filters = usage_filters_parse(wallet=wallet, params=request.GET)
+        summary = usage_summary(wallet=wallet, filters=filters)
+        table = usage_table(wallet=wallet, filters=filters, record_count=summary.messages)
+        table.page.object_list = list(table.page.object_list)  # read here, not later by the template
+        categories = usage_by_category(wallet=wallet, filters=filters) if by_category else None
+        return {"filters": filters, "summary": summary, "table": table, "categories": categories, "as_of": as_of}
+
+    reads = recent_reads(request).run(usage_reads)
+    filters, summary, page = reads["filters"], reads["summary"], reads["table"].page
 
     def page_query(number: int) -> str:
         return urlencode(filters.query(page=number))
@@ -85,9 +97,11 @@ def _usage_context(request: HttpRequest, wallet: Wallet) -> dict:
         "wallet": wallet,
         "status": wallet_status(kind=wallet.kind, balance=wallet.balance),
         "filters": filters,
-        "filter_errors": [*filters.errors, *([table.error] if table.error else [])],
+        "filter_errors": [*filters.errors, *([reads["table"].error] if reads["table"].error else [])],
         "channels": wallet_channels(wallet=wallet),
         "summary": summary,
+        "categories": reads["categories"],
+        "usage_as_of": reads["as_of"],
         "chart": spend_chart(summary.days),
         "chart_narrow": spend_chart(summary.days, narrow=True),
         "records": page,
@@ -114,10 +128,9 @@ def sms_wallet(request: HttpRequest) -> HttpResponse:
 @workspace_view(billing=True)
 def whatsapp_billing(request: HttpRequest) -> HttpResponse:
     wallet = _wallet(request, Wallet.Kind.WHATSAPP)
-    context = _usage_context(request, wallet)
+    context = _usage_context(request, wallet, by_category=True)
     context |= {
         "totals": wallet_totals(wallet=wallet),
-        "categories": usage_by_category(wallet=wallet, filters=context["filters"]),
         "auto_top_up": auto_top_up_rule(wallet=wallet),
         "auto_top_up_thresholds": wallet_defaults.WHATSAPP_AUTO_TOP_UP_THRESHOLDS,
         "nav": "whatsapp_billing",
@@ -136,9 +149,9 @@ def usage_export(request: HttpRequest, kind: str) -> HttpResponse:
     # Streamed: a range the database cannot hold was refused above, so what is left to fail is
     # the database itself, mid-file; the error then ends the connection without the final
     # chunk, so the download shows as failed instead of as a short, complete-looking file.
-    response = StreamingHttpResponse(
-        usage_csv_lines(wallet=wallet, filters=filters), content_type="text/csv; charset=utf-8"
-    )
+    # From the replica when it may be (common.replica), like the page the link is on.
+    lines = recent_reads(request).stream(lambda: usage_csv_lines(wallet=wallet, filters=filters))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{usage_csv_filename(wallet=wallet, filters=filters)}"'
     return response
 

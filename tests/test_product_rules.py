@@ -10,13 +10,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.checks import run_checks
 
+from common import defaults as common_defaults
 from finance import defaults as finance_defaults
 from payments import defaults as payment_defaults
 from phone_numbers import defaults as number_defaults
 from usage import defaults as usage_defaults
 from wallets import defaults as wallet_defaults
 
-APP_DEFAULTS = (wallet_defaults, usage_defaults, number_defaults, payment_defaults, finance_defaults)
+APP_DEFAULTS = (common_defaults, wallet_defaults, usage_defaults, number_defaults, payment_defaults, finance_defaults)
 
 
 def test_each_name_is_defined_once_and_has_a_default_without_a_setting():

@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from import_export.admin import ExportMixin
 
-from common.admin import ReadOnlyAdminMixin
+from common.admin import ReadOnlyAdminMixin, RecentReadsChangelistMixin
 from usage.models import ApiKey, Channel, PhoneNumber, UsageRecord, WhatsAppVolume
 from usage.resources import UsageRecordResource
 from usage.services import api_key_create, api_key_revoke
@@ -25,7 +25,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
+class UsageRecordAdmin(RecentReadsChangelistMixin, ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
     resource_classes = [UsageRecordResource]
     list_display = ["message_id", "workspace", "channel", "message_type", "direction", "status", "total", "occurred_at"]
     list_filter = ["message_type", "direction", "status", "category", "free_reason", "occurred_at"]
@@ -35,7 +35,7 @@ class UsageRecordAdmin(ReadOnlyAdminMixin, ExportMixin, admin.ModelAdmin):
 
 
 @admin.register(WhatsAppVolume)
-class WhatsAppVolumeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class WhatsAppVolumeAdmin(RecentReadsChangelistMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """The month's paid WhatsApp messages per category and market: what picked each tier."""
 
     list_display = ["workspace", "month", "category", "market", "messages"]
