@@ -142,13 +142,14 @@ class RecentReads:
         The replica is asked once before the first chunk, so that one gone since the last
         check makes the download come from the primary; failing later, the download breaks,
         as it does when the primary fails mid-file."""
-        if self.alias != DEFAULT_DB_ALIAS:
-            try:
-                with connections[REPLICA].cursor() as cursor:
-                    cursor.execute("SELECT 1")
-            except DatabaseError as error:
-                _replica_failed(error)
-                return iter(chunks())
+        if self.alias == DEFAULT_DB_ALIAS:
+            return iter(chunks())
+        try:
+            with connections[REPLICA].cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError as error:
+            _replica_failed(error)
+            return iter(chunks())
         return self._stepped(iter(chunks()))
 
     def _stepped(self, iterator: Iterator[T]) -> Iterator[T]:

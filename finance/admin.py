@@ -17,7 +17,7 @@ from django.utils.safestring import mark_safe
 from import_export.admin import ExportMixin, ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
-from common.admin import ReadOnlyAdminMixin, RecentReadsChangelistMixin
+from common.admin import ReadOnlyAdminMixin
 from finance.models import AuditEntry, LedgerCheck, Refund
 from finance.resources import (
     CarrierFeeResource,
@@ -327,7 +327,7 @@ class ChargeReversalInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(TopUp)
-class TopUpAdmin(RecentReadsChangelistMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TopUpAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Finance watches top-ups here; they change only through Stripe's word (services)."""
 
     inlines = [ChargeReversalInline]

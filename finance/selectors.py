@@ -138,8 +138,10 @@ def dashboard_figures(*, months: int = 12) -> DashboardFigures:
         balances_held=balances["held"] or ZERO,
         balances_owed=-(balances["owed"] or ZERO),
         months=month_rows,
+        # The dashboard may be read from the replica (common.replica), which never gives a balance.
         failed_auto_top_ups=TopUp.objects.filter(kind=TopUp.Kind.AUTO, status=TopUp.Status.FAILED)
         .select_related("wallet__workspace")
+        .defer("wallet__balance")
         .order_by("-id")[:20],
         numbers_to_release=PhoneNumber.objects.filter(
             status=PhoneNumber.Status.RELEASE_SCHEDULED, release_scheduled_for__lte=horizon

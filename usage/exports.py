@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from usage.models import NumberFeeCharge, UsageRecord
@@ -124,13 +124,15 @@ ZonePeriod = tuple[datetime, timedelta, str]  # from (UTC), the offset, the offs
 def _copied_pieces(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]:
     tz = workspace_tz(wallet)
     periods = _zone_periods(tz, *filters.bounds(tz))
-    yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods))
+    yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods), model=UsageRecord)
     # The ledger query only starts once the last message row is out.
-    yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods))
+    yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods), model=WalletTransaction)
 
 
-def _copy_out(query: Sql) -> Iterator[bytes]:
+def _copy_out(query: Sql, *, model: type) -> Iterator[bytes]:
     sql, params = query
+    # On the database the ORM would read `model` from (the read replica, when the export may use it).
+    connection = connections[router.db_for_read(model)]
     # Bound here (as psycopg binds COPY's parameters anyway, on the client): Django's debug
     # cursor, used under DEBUG and by CaptureQueriesContext, takes the statement alone.
     statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)
