@@ -153,12 +153,18 @@ class RecentReads:
         return self._stepped(iter(chunks()))
 
     def _stepped(self, iterator: Iterator[T]) -> Iterator[T]:
-        while True:
-            with _reading_replica():
-                chunk = next(iterator, _END)
-            if chunk is _END:
-                return
-            yield chunk
+        try:
+            while True:
+                with _reading_replica():
+                    chunk = next(iterator, _END)
+                if chunk is _END:
+                    return
+                yield chunk
+        finally:
+            # A download the client left: the stream ends its query as it would unwrapped.
+            if close := getattr(iterator, "close", None):
+                with _reading_replica():
+                    close()
 
 
 _END = object()
@@ -191,9 +197,9 @@ def recent_reads(request: HttpRequest | None) -> RecentReads:
         return PRIMARY
     session = getattr(request, "session", None)
     wrote_at = session.get(WROTE_AT) if session is not None else None
-    # The user's write is on the replica once it is older than the window and than what the replica holds.
-    replica_holds_from = min(time.time() - defaults.REPLICA_READ_YOUR_WRITES_SECONDS, state.holds_until)
-    if wrote_at is not None and wrote_at > replica_holds_from:
+    # A write before this is both past the window and on the replica: the user may read it there.
+    settled_before = min(time.time() - defaults.REPLICA_READ_YOUR_WRITES_SECONDS, state.holds_until)
+    if wrote_at is not None and wrote_at > settled_before:
         return PRIMARY
     return RecentReads(REPLICA, state.replayed_at if state.lag > defaults.REPLICA_STALE_AFTER_SECONDS else None)
 

@@ -15,8 +15,11 @@ import subprocess
 import sys
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.db import connections
 
+from common.replica import PRIMARY, recent_reads
 from tests.ops.pg_cluster import cluster_start
 from tests.ops.processes import ROOT
 
@@ -149,3 +152,49 @@ def test_a_replica_that_stops_between_lag_checks_costs_no_error_page(seen):
     assert "usage_usagerecord" in seen["restarted_csv"]["replica_tables"]
     assert seen["stopped_mid_check_csv"]["status"] == 200
     assert seen["stopped_mid_check_csv"]["csv_messages"] == 5
+
+
+# --- without a replica (the normal suite's settings) ----------------------------------------
+
+REPLICA_URL = "postgres://reader@replica.internal:5433/billing"
+SETTINGS_WITH_A_REPLICA = (
+    "import django; django.setup(); from django.conf import settings as s; import json;"
+    "print(json.dumps([s.DATABASES['replica']['HOST'], s.DATABASES['replica']['PORT'],"
+    " s.DATABASES['replica']['TEST'], s.DATABASES['replica']['OPTIONS'], s.DATABASE_ROUTERS,"
+    " 'common.replica.ReadYourWritesMiddleware' in s.MIDDLEWARE]))"
+)
+
+
+def test_without_a_replica_nothing_routes_and_every_read_is_the_primarys_without_a_query(rf):
+    assert "replica" not in settings.DATABASES
+    assert getattr(settings, "DATABASE_ROUTERS", []) == []
+    assert "common.replica.ReadYourWritesMiddleware" not in settings.MIDDLEWARE
+    connections["default"].close()  # so that any query would have to connect
+
+    assert recent_reads(rf.get("/")) is PRIMARY
+    assert connections["default"].connection is None
+
+
+def test_database_replica_url_adds_the_replica_its_router_and_the_session_mark():
+    run = subprocess.run(
+        [sys.executable, "-c", SETTINGS_WITH_A_REPLICA],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "billing_portal.settings", "DATABASE_REPLICA_URL": REPLICA_URL},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert run.returncode == 0, run.stderr
+    host, port, test, options, routers, middleware = json.loads(run.stdout)
+    assert (host, port) == ("replica.internal", 5433)
+    assert test["MIRROR"] == "default"  # a test run with a replica set never writes to it
+    assert options["connect_timeout"] == 2
+    assert routers == ["common.replica.ReplicaRouter"]
+    assert middleware is True
+
+
+def test_the_replica_models_exist_and_the_wallet_with_its_balance_is_not_one_of_them():
+    for label in settings.REPLICA_READ_MODELS:
+        assert apps.get_model(label)
+    assert "wallets.Wallet" not in settings.REPLICA_READ_MODELS
