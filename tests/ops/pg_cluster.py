@@ -9,6 +9,7 @@ refuses to run as root.
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -104,8 +105,10 @@ def cluster_start(database: str) -> Cluster:
     base = Path(tempfile.mkdtemp(prefix="billing-replica-"))
     if os.geteuid() == 0:
         ensure_user_exists(SYSTEM_USER)
+        # What pgserver grants its user before it starts a server: the binaries, their libraries.
         ensure_prefix_permissions(BIN)
-        ensure_folder_permissions(BIN.parent, 0o555)
+        ensure_folder_permissions(BIN, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(BIN.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
         shutil.chown(base, SYSTEM_USER, SYSTEM_USER)
     primary, replica = Server(base / "primary", free_port()), Server(base / "replica", free_port())
     _run(BIN / "initdb", "-D", primary.data_dir, "-U", "postgres", "--auth=trust", "--no-sync")
