@@ -88,7 +88,8 @@ def _usage_context(request: HttpRequest, wallet: Wallet, *, by_category: bool = 
         return {"filters": filters, "summary": summary, "table": table, "categories": categories, "as_of": as_of}
 
     reads = recent_reads(request).run(usage_reads)
-    filters, summary, page = reads["filters"], reads["summary"], reads["table"].page
+    filters, summary, table = reads["filters"], reads["summary"], reads["table"]
+    page = table.page
 
     def page_query(number: int) -> str:
         return urlencode(filters.query(page=number))
@@ -97,7 +98,7 @@ def _usage_context(request: HttpRequest, wallet: Wallet, *, by_category: bool = 
         "wallet": wallet,
         "status": wallet_status(kind=wallet.kind, balance=wallet.balance),
         "filters": filters,
-        "filter_errors": [*filters.errors, *([reads["table"].error] if reads["table"].error else [])],
+        "filter_errors": [*filters.errors, *([table.error] if table.error else [])],
         "channels": wallet_channels(wallet=wallet),
         "summary": summary,
         "categories": reads["categories"],
