@@ -118,10 +118,11 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # DATABASE_POOLER=transaction: DATABASE_URL is a PgBouncer in transaction pooling mode
 # (ops/pgbouncer/pgbouncer.ini), which hands each transaction, or each statement outside
 # one, whichever server connection is free. Nothing may then outlive a transaction on the
-# server: no prepared statements (PgBouncer before 1.21 does not carry them over; psycopg
-# would otherwise prepare a query run five times), no server-side binding, and no holdable
-# cursor of QuerySet.iterator() (Django fetches the rows client-side instead). Persistent
-# connections stay: an idle client connection to PgBouncer holds no server connection.
+# server: no prepared statements (PgBouncer before 1.21 does not carry them over), so
+# prepare_threshold is None whatever the URL says (psycopg then prepares nothing, not even
+# execute(prepare=True)); no server-side binding; no holdable cursor of QuerySet.iterator()
+# (Django fetches the rows client-side instead). Persistent connections stay: an idle
+# client connection to PgBouncer holds no server connection.
 # tests/ops/test_pgbouncer.py runs the portal through a real PgBouncer.
 DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
 if DATABASE_POOLER not in ("", "transaction"):
@@ -130,8 +131,6 @@ if DATABASE_POOLER:
     # Server-side binding is off already: Django turns it on only for OPTIONS' Python True.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
-# The authorization fast path prepares its balance read once per connection, where it may.
-DATABASE_PREPARED_STATEMENTS = not DATABASE_POOLER
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- auth -----------------------------------------------------------------------

@@ -163,8 +163,7 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
 
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        # Prepared once per connection, unless a transaction pooler may hand the next call another one.
-        row = cursor.execute(BALANCE_SQL, [route.wallet_id], prepare=settings.DATABASE_PREPARED_STATEMENTS).fetchone()
+        row = cursor.execute(BALANCE_SQL, [route.wallet_id], prepare=True).fetchone()
     if row is None:
         raise Handoff
     if row[1] and route.wallet_kind == Wallet.Kind.WHATSAPP and direction == UsageRecord.Direction.OUTBOUND:
