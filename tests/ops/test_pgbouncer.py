@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -167,3 +168,102 @@ def test_the_pool_really_shares_server_connections_so_session_state_is_lost(boun
             second.execute("SELECT 1")  # holds the server connection `first` prepared on
             with pytest.raises(psycopg.errors.InvalidSqlStatementName):
                 first.execute("SELECT 1", prepare=True)
+
+
+# Session state a transaction pooler does not keep: the next transaction may run on another server
+# connection, and the state set here stays behind for whichever client gets this one next.
+SESSION_STATE = {
+    "session advisory lock (use pg_advisory_xact_lock)": re.compile(r"pg_(try_)?advisory_lock(_shared)?\s*\(", re.I),
+    "session SET (use SET LOCAL, or SET TRANSACTION)": re.compile(
+        r"(^|[;\"'(])\s*SET\s+(SESSION\s+)?(?!LOCAL\b|TRANSACTION\b|CONSTRAINTS\b)\w+\s*(=|\bTO\b)", re.I | re.M
+    ),
+    "session set_config (pass is_local true)": re.compile(r"set_config\s*\([^)]*,\s*false\s*\)", re.I),
+    "temporary table that outlives its transaction (ON COMMIT DROP)": re.compile(
+        r"\bCREATE\s+(TEMP|TEMPORARY)\s+TABLE\b(?![^;]*ON\s+COMMIT\s+DROP)", re.I
+    ),
+    "LISTEN": re.compile(r"\b(UN)?LISTEN\s+[\w\"*]"),
+    "holdable cursor": re.compile(r"\bWITH\s+HOLD\b", re.I),
+    "SQL PREPARE": re.compile(r"\bPREPARE\s+\w+\s*(\(|AS\b)"),
+}
+NOT_PRODUCTION = {".venv", "var", "tests", "bench", ".git", "node_modules"}
+
+
+def _session_state_in(text: str) -> list[str]:
+    return [what for what, pattern in SESSION_STATE.items() if pattern.search(text)]
+
+
+def test_production_code_keeps_no_session_state_on_the_server():
+    found = [
+        f"{path.relative_to(ROOT)}: {what}"
+        for path in sorted([*ROOT.rglob("*.py"), *ROOT.rglob("*.sql")])
+        if not NOT_PRODUCTION & set(path.relative_to(ROOT).parts)
+        for what in _session_state_in(path.read_text(errors="replace"))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT pg_advisory_lock(1)",
+        'cursor.execute("SET statement_timeout = 5000")',
+        "SET search_path TO billing",
+        "SELECT set_config('app.workspace', '7', false)",
+        "CREATE TEMP TABLE staged (id int)",
+        "LISTEN wallet_changes",
+        "DECLARE c CURSOR WITH HOLD FOR SELECT 1",
+        "PREPARE balance AS SELECT 1",
+    ],
+)
+def test_the_session_state_check_finds(sql):
+    assert _session_state_in(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT pg_advisory_xact_lock(%s, %s)",
+        "SET LOCAL statement_timeout = 5000",
+        "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        "UPDATE wallets_wallet SET balance = %s WHERE id = %s",
+        '"DO UPDATE SET messages = volume.messages + EXCLUDED.messages "',
+        "SELECT set_config('app.workspace', '7', true)",
+        "CREATE TEMP TABLE staged (id int) ON COMMIT DROP",
+        "# nothing listens: reconciliation cannot reach Stripe",
+    ],
+)
+def test_the_session_state_check_lets_pass(sql):
+    assert _session_state_in(sql) == []
+
+
+SHOW_DATABASE_SETTINGS = (
+    "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'billing_portal.settings'; django.setup();"
+    "from django.db import connection as c;"
+    "print(c.get_connection_params()['prepare_threshold'], c.settings_dict.get('DISABLE_SERVER_SIDE_CURSORS', False))"
+)
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("pooler", "shown"),
+    [
+        ("transaction", "None True"),  # whatever the URL asked for
+        ("", "5 False"),  # a direct connection keeps what its URL asks
+    ],
+)
+def test_database_pooler_turns_prepared_statements_and_holdable_cursors_off(pooler, shown):
+    url = "postgres://billing@db.internal:6432/billing?prepare_threshold=5"
+    result = _python(SHOW_DATABASE_SETTINGS, DATABASE_URL=url, DATABASE_POOLER=pooler)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == shown
+
+
+def test_an_unknown_pooler_mode_is_refused_by_name():
+    result = _python("import billing_portal.settings", DATABASE_POOLER="session")
+    assert result.returncode != 0
+    assert "DATABASE_POOLER='session': expected 'transaction' or nothing" in result.stderr
