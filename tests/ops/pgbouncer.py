@@ -112,7 +112,8 @@ def direct_conninfo(name: str) -> str:
 
 class ServerConnectionPeak:
     """The most client backends database `name` had at once, sampled from pg_stat_activity on a
-    connection of its own (not counted) while the block runs; `ignore` are other pids not to count."""
+    connection of its own (not counted) from start() to stop(), or over a with block; `ignore`
+    are other pids not to count."""
 
     def __init__(self, name: str, *, ignore: tuple[int, ...] = (), interval: float = 0.02) -> None:
         self.name, self.ignore, self.interval = name, list(ignore), interval
@@ -130,11 +131,17 @@ class ServerConnectionPeak:
                 self.peak = max(self.peak, count)
                 self._stop.wait(self.interval)
 
-    def __enter__(self) -> "ServerConnectionPeak":
+    def start(self) -> "ServerConnectionPeak":
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+    def __enter__(self) -> "ServerConnectionPeak":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
