@@ -34,14 +34,14 @@ and the price the platform reported Meta charged, so a row can be matched to Met
 import csv
 import io
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from common.db import read_snapshot
 from usage.models import NumberFeeCharge, UsageRecord
 from usage.selectors import (
     OTHER_LEDGER_KINDS,
@@ -125,29 +125,11 @@ ZonePeriod = tuple[datetime, timedelta, str]  # from (UTC), the offset, the offs
 def _copied_pieces(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]:
     tz = workspace_tz(wallet)
     periods = _zone_periods(tz, *filters.bounds(tz))
-    with _one_snapshot():
+    # One moment's file; behind PgBouncer, one server connection for the whole of it.
+    with read_snapshot():
         yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods))
         # The ledger query only starts once the last message row is out.
         yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods))
-
-
-@contextmanager
-def _one_snapshot() -> Iterator[None]:
-    """Both COPYs in one read-only transaction that sees one snapshot of the database.
-
-    The file is then one moment's, the one its first row was read at: a message or a top-up
-    committed while the messages stream out is in neither part, so the balance change the
-    file adds up to is one the wallet really had. Behind a transaction pooler (PgBouncer)
-    it also keeps one server connection for the whole file.
-    Inside a caller's transaction (a test's) that transaction's snapshot rules, so no
-    savepoint and no isolation level of its own.
-    """
-    outermost = not connection.in_atomic_block
-    with transaction.atomic(savepoint=False):
-        if outermost:
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        yield
 
 
 def _copy_out(query: Sql) -> Iterator[bytes]:
