@@ -120,6 +120,18 @@ def _database(variable: str, url: str) -> dict:
 
 DATABASE_URL = env("DATABASE_URL", default="") or _embedded("DATABASE_URL", "database")
 DATABASES = {"default": _database("DATABASE_URL", DATABASE_URL)}
+# DATABASE_POOLER=transaction: DATABASE_URL is a PgBouncer in transaction pooling mode
+# (ops/pgbouncer/pgbouncer.ini), which hands each transaction, or each statement outside
+# one, whichever server connection is free. Nothing may then outlive a transaction on the
+# server: no prepared statements (PgBouncer before 1.21 does not carry them over), so
+# prepare_threshold is None whatever the URL says (psycopg then prepares nothing, not even
+# execute(prepare=True)); no server-side binding; no holdable cursor of QuerySet.iterator()
+# (Django fetches the rows client-side instead). Persistent connections stay: an idle
+# client connection to PgBouncer holds no server connection.
+# tests/ops/test_pgbouncer.py runs the portal through a real PgBouncer.
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in ("", "transaction"):
+    raise environ.ImproperlyConfigured(f"DATABASE_POOLER={DATABASE_POOLER!r}: expected 'transaction' or nothing")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # A streaming replica of the primary for reads that may be a few seconds old (common.replica:
@@ -152,6 +164,10 @@ if DATABASE_REPLICA_URL:
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "common.replica.ReadYourWritesMiddleware",
     )
+for _config in DATABASES.values() if DATABASE_POOLER else ():  # the replica too, when pooled alike
+    # Server-side binding is off already: Django turns it on only for OPTIONS' Python True.
+    _config.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    _config["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 # --- auth -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -7,15 +7,19 @@
 set -euo pipefail
 source "$(dirname "$0")/_venv.sh" requirements-dev.txt
 
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages the tests run: `need PROGRAM PACKAGE WHAT-FOR` installs PACKAGE when PROGRAM is missing.
+need() {
+  if [ -x "$1" ]; then return; fi
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    echo "==> installing Debian's chromium for the browser tests"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "==> installing Debian's $2 for $3"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
   else
-    echo "!! /usr/bin/chromium is missing and this is not root: install Debian's chromium package, then run again"
+    echo "!! $1 is missing and this is not root: install Debian's $2 package, then run again"
     exit 1
   fi
-fi
+}
+need /usr/bin/chromium chromium "the browser tests"
+need /usr/sbin/pgbouncer pgbouncer "the connection pooler test (tests/ops/test_pgbouncer.py)"
 
 if [ -z "${DATABASE_URL:-}" ]; then
   DATABASE_URL="$(python -m billing_portal.embedded database "$ROOT/var/pgtest")"

@@ -5,6 +5,7 @@ csv module writes."""
 
 import csv
 import io
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -244,3 +245,27 @@ def test_staff_and_outsiders_cannot_export(client, teammate, outsider, workspace
     assert export(client, workspace, **NOV).status_code == 403
     client.force_login(outsider)
     assert export(client, workspace, **NOV).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_top_up_committed_while_the_messages_stream_out_is_not_half_in_the_file(owner_client, workspace, month):
+    response = export(owner_client, workspace, **NOV)
+    pieces = iter(response.streaming_content)
+    assert next(pieces).startswith(b"row_type,date_time")
+    assert next(pieces).startswith(b"message,")  # the first COPY is reading: the file's moment is set
+
+    def top_up_elsewhere() -> None:  # another request's connection, committed before the ledger part is read
+        try:
+            with time_machine.travel(datetime(2026, 11, 20, 12, tzinfo=UTC), tick=False):  # inside the range
+                fund(wallet_of(workspace, "sms"), "7.00", key="mid-export", kind="top_up")
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=top_up_elsewhere)
+    worker.start()
+    worker.join()
+    rest = b"".join(pieces).decode()
+
+    assert WalletTransaction.objects.filter(idempotency_key="mid-export").exists()
+    assert "7.000000" not in rest
+    assert [line.split(",")[0] for line in rest.splitlines()][-2:] == ["top_up", "number_fee"]

@@ -1,3 +1,4 @@
+import threading
 from decimal import Decimal
 
 import pytest
@@ -56,3 +57,36 @@ def test_verify_ledger_detects_a_broken_chain_written_with_the_trigger_disabled(
     err = capsys.readouterr().err
     assert "starts at 0.000000, previous row ended at 10.000000" in err
     assert Decimal("15") == wallet_of(wallet.workspace, "sms").balance
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posting_committed_while_the_check_reads_is_not_a_false_alarm(monkeypatch):
+    """The daily check runs while wallets are charged: here a posting commits on another
+    connection after the cached balances are read and before the ledger is."""
+    from wallets import selectors
+    from wallets.models import WalletTransaction
+
+    wallet = wallet_of(WorkspaceFactory(), "sms")
+    fund(wallet, "10.00", key="a")
+
+    def post_elsewhere() -> None:
+        try:
+            fund(wallet, "2.50", key="mid-check")
+        finally:
+            connection.close()
+
+    class LedgerAfterAPosting:
+        class objects:
+            @staticmethod
+            def order_by(*fields):
+                poster = threading.Thread(target=post_elsewhere)
+                poster.start()
+                poster.join()
+                return WalletTransaction.objects.order_by(*fields)
+
+    monkeypatch.setattr(selectors, "WalletTransaction", LedgerAfterAPosting)
+    report = selectors.ledger_verify()
+
+    assert WalletTransaction.objects.filter(idempotency_key="mid-check").exists()
+    assert report.problems == []
+    assert report.transactions_checked == 1  # the moment the check began: before the posting

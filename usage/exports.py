@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 from django.db import connections, router
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from common.db import read_snapshot
 from usage.models import NumberFeeCharge, UsageRecord
 from usage.selectors import (
     OTHER_LEDGER_KINDS,
@@ -124,15 +125,19 @@ ZonePeriod = tuple[datetime, timedelta, str]  # from (UTC), the offset, the offs
 def _copied_pieces(*, wallet: Wallet, filters: UsageFilters) -> Iterator[bytes]:
     tz = workspace_tz(wallet)
     periods = _zone_periods(tz, *filters.bounds(tz))
-    yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods), model=UsageRecord)
-    # The ledger query only starts once the last message row is out.
-    yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods), model=WalletTransaction)
+    # The database the ORM would read usage from (the read replica, when the export may use
+    # it), chosen once: both parts are then of one snapshot on one server, and behind
+    # PgBouncer one server connection holds the whole file.
+    using = router.db_for_read(UsageRecord)
+    with read_snapshot(using):
+        yield from _copy_out(_message_sql(wallet=wallet, filters=filters, periods=periods), using=using)
+        # The ledger query only starts once the last message row is out.
+        yield from _copy_out(_ledger_sql(wallet=wallet, filters=filters, periods=periods), using=using)
 
 
-def _copy_out(query: Sql, *, model: type) -> Iterator[bytes]:
+def _copy_out(query: Sql, *, using: str) -> Iterator[bytes]:
     sql, params = query
-    # On the database the ORM would read `model` from (the read replica, when the export may use it).
-    connection = connections[router.db_for_read(model)]
+    connection = connections[using]
     # Bound here (as psycopg binds COPY's parameters anyway, on the client): Django's debug
     # cursor, used under DEBUG and by CaptureQueriesContext, takes the statement alone.
     statement = connection.ops.compose_sql(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params)

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
+from common.db import read_snapshot
 from common.views import WorkspaceScope
 from wallets import defaults
 from wallets.models import AutoTopUpRule, Membership, Wallet, WalletTransaction, Workspace
@@ -111,8 +112,16 @@ def ledger_verify() -> LedgerReport:
 
     Each row must start where the previous one ended (balance_before equals the
     previous balance_after, the first starts at 0) and add up; the wallet's
-    cached balance must equal the sum of its amounts.
+    cached balance must equal the sum of its amounts. The cached balances and the
+    ledger are read in one snapshot: a posting committed between the two reads (the
+    daily check runs while wallets are charged) would otherwise look like a cached
+    balance that disagrees with its ledger.
     """
+    with read_snapshot():
+        return _ledger_report()
+
+
+def _ledger_report() -> LedgerReport:
     report = LedgerReport()
     cached = dict(Wallet.objects.values_list("id", "balance"))
     report.wallets_checked = len(cached)

@@ -5,7 +5,11 @@ stand-in, and beat's tasks (number fees, releases, reconciliation) sent mid-run.
 
 Afterwards the ledger verifies, every event is recorded and charged exactly once, every
 auto top-up is one PaymentIntent and one credit, and every paid number period is one posting.
-Small and bounded (about 30 seconds): it runs with the normal suite."""
+It runs twice: straight to PostgreSQL, and through PgBouncer in transaction pooling mode
+(tests/ops/pgbouncer.py, DATABASE_POOLER=transaction), where all the processes together
+never hold more than the pool's POOLED_SERVER_CONNECTIONS server connections. Each run
+prints the most server connections it saw (`pytest -rP` shows it).
+Small and bounded (about 30 seconds each): it runs with the normal suite."""
 
 import json
 import re
@@ -16,6 +20,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -23,6 +28,7 @@ from billing_portal.celery import app
 from ops.models import BeatTaskRun
 from payments.models import TopUp
 from tests.factories import WorkspaceFactory, api_key_for, priced_sms_channel, wallet_of
+from tests.ops.pgbouncer import PgBouncer, ServerConnectionPeak
 from tests.ops.processes import Processes, free_port, http_ok, subprocess_database_url, wait_until
 from tests.stripe_helpers import save_card
 from usage.models import NumberFeeCharge, PhoneNumber, UsageRecord
@@ -38,6 +44,8 @@ WORKSPACES = 3
 BATCHES_PER_WORKSPACE = 6
 EVENTS_PER_BATCH = 40
 CLIENTS = 4
+# Fewer than the layout's 6 database clients (2 web processes x 2 threads, 2 workers).
+POOLED_SERVER_CONNECTIONS = 3
 BEAT_TASKS = (
     "phone_numbers.tasks.bill_number_fees",
     "phone_numbers.tasks.release_due_numbers",
@@ -78,7 +86,18 @@ def _settled() -> bool:
     ).count() == len(BEAT_TASKS)
 
 
-def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standin, tmp_path):
+@pytest.fixture(params=["direct", "pgbouncer"])
+def database_env(request, tmp_path):
+    """How the processes reach the test database: straight, or through a PgBouncer of a small pool."""
+    if request.param == "direct":
+        yield {"DATABASE_URL": subprocess_database_url()}
+        return
+    bouncer = PgBouncer(tmp_path, pool_size=POOLED_SERVER_CONNECTIONS).start()
+    yield {"DATABASE_URL": bouncer.url(connection.settings_dict["NAME"]), "DATABASE_POOLER": "transaction"}
+    bouncer.stop()
+
+
+def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standin, tmp_path, database_env):
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     broker.delete(*settings.CELERY_QUEUE_NAMES, "unacked", "unacked_index")
     jobs = []
@@ -103,7 +122,7 @@ def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standi
     procs = Processes(
         tmp_path,
         {
-            "DATABASE_URL": subprocess_database_url(),
+            **database_env,
             "REDIS_URL": settings.REDIS_URL,
             "STRIPE_API_BASE": stripe_standin.url,
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
@@ -112,6 +131,8 @@ def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standi
             "CELERY_TASK_ALWAYS_EAGER": "false",
         },
     )
+    own = (connection.connection.info.backend_pid,)  # this test's connection, not the layout's
+    server_connections = ServerConnectionPeak(connection.settings_dict["NAME"], ignore=own).start()
     try:
         procs.gunicorn(port, workers=2)
         procs.celery_worker("worker1", "billing,notices")
@@ -137,6 +158,12 @@ def test_two_web_processes_and_two_workers_charge_every_event_once(stripe_standi
         metrics = _scrape(base_url)
     finally:
         procs.stop_all()
+        server_connections.stop()
+
+    print(f"most server connections at once ({'pooled' if 'DATABASE_POOLER' in database_env else 'direct'}):",
+          server_connections.peak)  # fmt: skip
+    if "DATABASE_POOLER" in database_env:
+        assert 1 <= server_connections.peak <= POOLED_SERVER_CONNECTIONS
 
     call_command("verify_ledger")
     assert accepted == unique_events
