@@ -1,8 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -335,3 +335,22 @@ def test_an_event_of_a_kind_seen_before_in_the_batch_reports_its_first_bad_field
         usage_ingest(workspace=workspace, events=batch, now=NOW)
 
     assert [(e.index, e.field) for e in invalid.value.errors] == [(1, "id"), (2, "occurred_at"), (3, "segments")]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2026, 11, 20, 12, 0, 0, 123_457, tzinfo=timezone(timedelta(hours=5, minutes=45))),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    ],
+)
+def test_a_time_sent_as_microseconds_since_the_epoch_comes_back_to_the_microsecond(moment):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {services.EPOCH_MICROSECONDS_SQL.format('%(us)s')}",
+            {"us": str((moment - services.EPOCH) // services.MICROSECOND)},  # text, as the JSON array gives it
+        )
+        assert cursor.fetchone()[0] == moment
