@@ -6,6 +6,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from alerts import services
+from alerts.selectors import WalletRef
 from payments.models import TopUp
 from payments.signals import auto_top_up_failed, auto_top_up_paused
 from wallets.models import Wallet, WalletTransaction
@@ -14,10 +15,18 @@ from wallets.signals import posting_committed
 
 @receiver(posting_committed, dispatch_uid="alerts.events_on_posting")
 def events_on_posting(
-    sender: type, postings: list[WalletTransaction], wallet_id: int, balance: Decimal, **kwargs: object
+    sender: type,
+    postings: list[WalletTransaction],
+    wallet_id: int,
+    balance: Decimal,
+    wallet_kind: str,
+    workspace_id: int,
+    **kwargs: object,
 ) -> None:
     """Each committed run of postings: its threshold crossings, suspensions and top-ups."""
-    services.posting_events_record(wallet_id=wallet_id, postings=postings)
+    services.posting_events_record(
+        wallet_id=wallet_id, postings=postings, wallet=WalletRef(wallet_id, wallet_kind, workspace_id)
+    )
 
 
 @receiver(post_save, sender=Wallet, dispatch_uid="alerts.default_rules_for_new_wallet")
