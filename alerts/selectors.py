@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import QuerySet
 
 from alerts import defaults
@@ -21,17 +22,8 @@ from wallets.models import Membership, Wallet, Workspace
 
 
 @dataclass(frozen=True)
-class WalletRef:
-    """The wallet facts deciding a posting's events needs besides its rules."""
-
-    id: int
-    kind: str
-    workspace_id: int
-
-
-@dataclass(frozen=True)
 class WalletAlerting:
-    """What deciding a posting's events needs."""
+    """What deciding a posting's events needs, read in one query."""
 
     wallet_id: int
     kind: str
@@ -39,15 +31,19 @@ class WalletAlerting:
     rules: list[tuple[int, Decimal]]  # (rule id, threshold), highest threshold first
 
 
-def wallet_alerting(*, wallet_id: int, wallet: WalletRef | None = None) -> WalletAlerting:
-    """The wallet's alert rules, with its kind and workspace; those are read here only when
-    the caller does not have them (the posting statement returns them, and on a hot wallet
-    reading its row again cost more than the posting: issue 20)."""
-    if wallet is None:
-        kind, workspace_id = Wallet.objects.values_list("kind", "workspace_id").get(pk=wallet_id)
-        wallet = WalletRef(wallet_id, kind, workspace_id)
-    rules = list(AlertRule.objects.filter(wallet_id=wallet_id).order_by("-threshold").values_list("id", "threshold"))
-    return WalletAlerting(wallet_id, wallet.kind, wallet.workspace_id, rules)
+def wallet_alerting(*, wallet_id: int) -> WalletAlerting:
+    row = (
+        Wallet.objects.filter(pk=wallet_id)
+        .annotate(rule_ids=ArrayAgg("alert_rules__id"), thresholds=ArrayAgg("alert_rules__threshold"))
+        .values_list("kind", "workspace_id", "rule_ids", "thresholds")
+        .get()
+    )
+    kind, workspace_id, rule_ids, thresholds = row
+    rules = sorted(
+        ((rule_id, threshold) for rule_id, threshold in zip(rule_ids, thresholds, strict=True) if rule_id),
+        key=lambda rule: -rule[1],
+    )
+    return WalletAlerting(wallet_id, kind, workspace_id, rules)
 
 
 def alert_rules(*, wallet: Wallet) -> QuerySet[AlertRule]:

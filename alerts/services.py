@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from alerts import defaults
 from alerts.models import AlertRule, Event, EventType, ExtraRecipient, NotificationPreference
-from alerts.selectors import WalletAlerting, WalletRef, admin_recipients, event_payload, wallet_alerting
+from alerts.selectors import WalletAlerting, admin_recipients, event_payload, wallet_alerting
 from payments.models import TopUp
 from wallets.models import Wallet, WalletTransaction, Workspace
 from wallets.money import CENT, ZERO, format_usd
@@ -151,10 +151,11 @@ def posting_drafts(*, alerting: WalletAlerting, postings: list[WalletTransaction
 
 
 def posting_events_record(
-    *, wallet_id: int, postings: list[WalletTransaction], wallet: WalletRef | None = None
+    *, wallet_id: int, postings: list[WalletTransaction], alerting: WalletAlerting | None = None
 ) -> list[Event]:
-    """After a posting commits: the crossings, suspensions and top-ups it caused."""
-    alerting = wallet_alerting(wallet_id=wallet_id, wallet=wallet)
+    """After a posting commits: the crossings, suspensions and top-ups it caused.
+    `alerting`: the wallet's rules as the posting read them; read here when not given."""
+    alerting = alerting or wallet_alerting(wallet_id=wallet_id)
     return events_record(
         workspace_id=alerting.workspace_id, drafts=posting_drafts(alerting=alerting, postings=postings)
     )

@@ -126,17 +126,25 @@ def test_a_refused_batch_inside_a_transaction_leaves_the_transaction_usable():
 
 
 def test_the_posting_returns_the_enabled_auto_top_up_threshold_and_the_wallet_facts():
+    from alerts.models import AlertRule
     from wallets.models import AutoTopUpRule
 
     wallet = _wallet("rule")
+    AlertRule.objects.filter(wallet=wallet).delete()
     request = PostingRequest("top_up", Decimal("5.000000"), "k")
 
     def facts():
         return _post_sql(wallet.id, [request], False)[1]
 
-    assert facts() == WalletFacts(None, Wallet.Kind.SMS, wallet.workspace_id)
+    assert facts() == WalletFacts(None, Wallet.Kind.SMS, wallet.workspace_id, [])
     rule = AutoTopUpRule.objects.create(wallet=wallet, enabled=False, threshold=Decimal("7.5"), amount=Decimal("20"))
+    low, high = (AlertRule.objects.create(wallet=wallet, threshold=Decimal(t)) for t in ("2.5", "10"))
     assert facts().auto_top_up_threshold is None
     rule.enabled = True
     rule.save()
-    assert facts() == WalletFacts(Decimal("7.500000"), Wallet.Kind.SMS, wallet.workspace_id)
+    assert facts() == WalletFacts(
+        Decimal("7.500000"),
+        Wallet.Kind.SMS,
+        wallet.workspace_id,
+        [(high.id, Decimal("10.000000")), (low.id, Decimal("2.500000"))],
+    )

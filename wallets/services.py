@@ -115,7 +115,7 @@ LEDGER_POST_SQL = "SELECT * FROM ledger_post_many(%s, %s, %s, %s, %s, %s, %s, %s
 RETURNED = ("id", "kind", "amount", "balance_before", "balance_after", "reference", "memo", "idempotency_key",
             "created_at", "created_by_id")  # fmt: skip
 RETURNED_COUNT = len(RETURNED)
-CREATED = RETURNED_COUNT  # then the wallet's facts: WalletFacts, in its field order
+CREATED = RETURNED_COUNT  # then what the statement read about the wallet (WalletFacts)
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,12 @@ class WalletFacts:
     auto_top_up_threshold: Decimal | None
     kind: str
     workspace_id: int
+    alert_rules: list[tuple[int, Decimal]]  # (rule id, threshold), highest threshold first
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "WalletFacts":
+        threshold, kind, workspace_id, rule_ids, thresholds = row[CREATED + 1 :]
+        return cls(threshold, kind, workspace_id, list(zip(rule_ids or [], thresholds or [], strict=True)))
 
 
 def _post_sql(
@@ -163,7 +169,7 @@ def _post_sql(
             if row[CREATED] and request.created_by is not None:
                 posted.created_by = request.created_by
         postings.append(Posting(transaction=posted, created=row[CREATED]))
-    return postings, WalletFacts(*rows[0][RETURNED_COUNT + 1 :]) if rows else None
+    return postings, WalletFacts.from_row(rows[0]) if rows else None
 
 
 @contextmanager
@@ -190,6 +196,7 @@ def _announce(wallet_id: int, posted: list[WalletTransaction], facts: WalletFact
         auto_top_up_threshold=facts.auto_top_up_threshold,
         wallet_kind=facts.kind,
         workspace_id=facts.workspace_id,
+        alert_rules=facts.alert_rules,
     )
 
 

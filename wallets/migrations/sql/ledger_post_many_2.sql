@@ -14,7 +14,7 @@ CREATE FUNCTION ledger_post_many(
     id bigint, kind varchar, amount numeric, balance_before numeric, balance_after numeric,
     reference varchar, memo text, idempotency_key varchar, created_at timestamptz,
     created_by_id integer, created boolean, auto_top_up_threshold numeric,
-    wallet_kind varchar, workspace_id bigint
+    wallet_kind varchar, workspace_id bigint, alert_rule_ids bigint[], alert_thresholds numeric[]
 ) AS $$
 DECLARE
     current_balance numeric;
@@ -23,9 +23,11 @@ DECLARE
     existed boolean;
     i integer;
 BEGIN
-    -- Read before the lock: nothing that waits for the wallet has to wait for this too.
+    -- Read before the lock: nothing that waits for the wallet has to wait for these too.
     SELECT r.threshold INTO auto_top_up_threshold FROM wallets_autotopuprule r
         WHERE r.wallet_id = p_wallet_id AND r.enabled;
+    SELECT array_agg(a.id ORDER BY a.threshold DESC), array_agg(a.threshold ORDER BY a.threshold DESC)
+        INTO alert_rule_ids, alert_thresholds FROM alerts_alertrule a WHERE a.wallet_id = p_wallet_id;
     -- The lock and the new balance in one statement, on the usual outcome: every request posted.
     SELECT coalesce(sum(a), 0) INTO planned FROM unnest(p_amounts) a;
     UPDATE wallets_wallet w SET balance = w.balance + planned WHERE w.id = p_wallet_id
