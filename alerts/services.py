@@ -155,7 +155,8 @@ def posting_events_record(
 ) -> list[Event]:
     """After a posting commits: the crossings, suspensions and top-ups it caused.
     `alerting`: the wallet's rules as the posting read them; read here when not given."""
-    alerting = alerting or wallet_alerting(wallet_id=wallet_id)
+    if alerting is None:
+        alerting = wallet_alerting(wallet_id=wallet_id)
     return events_record(
         workspace_id=alerting.workspace_id, drafts=posting_drafts(alerting=alerting, postings=postings)
     )
