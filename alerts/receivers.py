@@ -6,6 +6,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from alerts import services
+from alerts.selectors import WalletAlerting
 from payments.models import TopUp
 from payments.signals import auto_top_up_failed, auto_top_up_paused
 from wallets.models import Wallet, WalletTransaction
@@ -14,10 +15,19 @@ from wallets.signals import posting_committed
 
 @receiver(posting_committed, dispatch_uid="alerts.events_on_posting")
 def events_on_posting(
-    sender: type, postings: list[WalletTransaction], wallet_id: int, balance: Decimal, **kwargs: object
+    sender: type,
+    postings: list[WalletTransaction],
+    wallet_id: int,
+    balance: Decimal,
+    wallet_kind: str,
+    workspace_id: int,
+    alert_rules: list[tuple[int, Decimal]],
+    **kwargs: object,
 ) -> None:
-    """Each committed run of postings: its threshold crossings, suspensions and top-ups."""
-    services.posting_events_record(wallet_id=wallet_id, postings=postings)
+    """Each committed run of postings: its threshold crossings, suspensions and top-ups.
+    The posting read the wallet's kind, workspace and rules: no query of its own."""
+    alerting = WalletAlerting(wallet_id, wallet_kind, workspace_id, alert_rules)
+    services.posting_events_record(wallet_id=wallet_id, postings=postings, alerting=alerting)
 
 
 @receiver(post_save, sender=Wallet, dispatch_uid="alerts.default_rules_for_new_wallet")

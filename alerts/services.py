@@ -150,9 +150,13 @@ def posting_drafts(*, alerting: WalletAlerting, postings: list[WalletTransaction
     return drafts
 
 
-def posting_events_record(*, wallet_id: int, postings: list[WalletTransaction]) -> list[Event]:
-    """After a posting commits: the crossings, suspensions and top-ups it caused."""
-    alerting = wallet_alerting(wallet_id=wallet_id)
+def posting_events_record(
+    *, wallet_id: int, postings: list[WalletTransaction], alerting: WalletAlerting | None = None
+) -> list[Event]:
+    """After a posting commits: the crossings, suspensions and top-ups it caused.
+    `alerting`: the wallet's rules as the posting read them; read here when not given."""
+    if alerting is None:
+        alerting = wallet_alerting(wallet_id=wallet_id)
     return events_record(
         workspace_id=alerting.workspace_id, drafts=posting_drafts(alerting=alerting, postings=postings)
     )

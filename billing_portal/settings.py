@@ -115,6 +115,11 @@ def _database(variable: str, url: str) -> dict:
     config["HOST"] = unquote(config.get("HOST", ""))
     config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     config.setdefault("CONN_HEALTH_CHECKS", True)
+    # Django's cursors bind client-side and never prepare a statement whatever this says; it lets
+    # the few reads that ask for it (prepare=True: the authorization fast path's balance) be
+    # prepared, which psycopg refuses while it is None, Django's default. No statement is
+    # prepared unasked: none reaches this count. DATABASE_POOLER sets it back to None.
+    config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
     return config
 
 

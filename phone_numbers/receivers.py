@@ -13,13 +13,13 @@ CREDIT_KINDS = (WalletTransaction.Kind.TOP_UP, WalletTransaction.Kind.AUTO_TOP_U
 
 @receiver(posting_committed, dispatch_uid="phone_numbers.settle_number_fees_after_credit")
 def settle_number_fees_after_credit(
-    sender, postings: list[WalletTransaction], wallet_id: int, balance: Decimal, **kwargs
+    sender, postings: list[WalletTransaction], wallet_id: int, balance: Decimal, wallet_kind: str, **kwargs
 ) -> None:
     """A credit to an SMS wallet may pay unpaid number fees: queue the (idempotent) settle task,
     once per committed batch however many credits it holds."""
     if not any(posting.kind in CREDIT_KINDS and posting.amount > 0 for posting in postings):
         return
-    if not Wallet.objects.filter(pk=wallet_id, kind=Wallet.Kind.SMS).exists():
+    if wallet_kind != Wallet.Kind.SMS:
         return
     from phone_numbers.tasks import settle_number_fees
 

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from wallets.exceptions import IdempotencyKeyReused
 from wallets.models import Wallet, WalletTransaction, Workspace
-from wallets.services import PostingRequest, _post_sql, ledger_post_many, wallets_ensure
+from wallets.services import PostingRequest, WalletFacts, _post_sql, ledger_post_many, wallets_ensure
 
 pytestmark = pytest.mark.django_db
 
@@ -125,14 +125,26 @@ def test_a_refused_batch_inside_a_transaction_leaves_the_transaction_usable():
     assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("7.000000")
 
 
-def test_the_posting_returns_the_enabled_auto_top_up_threshold():
+def test_the_posting_returns_the_enabled_auto_top_up_threshold_and_the_wallet_facts():
+    from alerts.models import AlertRule
     from wallets.models import AutoTopUpRule
 
     wallet = _wallet("rule")
+    AlertRule.objects.filter(wallet=wallet).delete()
     request = PostingRequest("top_up", Decimal("5.000000"), "k")
-    assert _post_sql(wallet.id, [request], False)[1] is None
+
+    def facts():
+        return _post_sql(wallet.id, [request], False)[1]
+
+    assert facts() == WalletFacts(None, Wallet.Kind.SMS, wallet.workspace_id, [])
     rule = AutoTopUpRule.objects.create(wallet=wallet, enabled=False, threshold=Decimal("7.5"), amount=Decimal("20"))
-    assert _post_sql(wallet.id, [request], False)[1] is None
+    low, high = (AlertRule.objects.create(wallet=wallet, threshold=Decimal(t)) for t in ("2.5", "10"))
+    assert facts().auto_top_up_threshold is None
     rule.enabled = True
     rule.save()
-    assert _post_sql(wallet.id, [request], False)[1] == Decimal("7.500000")
+    assert facts() == WalletFacts(
+        Decimal("7.500000"),
+        Wallet.Kind.SMS,
+        wallet.workspace_id,
+        [(high.id, Decimal("10.000000")), (low.id, Decimal("2.500000"))],
+    )

@@ -2,10 +2,10 @@
 
 The platform asks before every message, thousands of times a second. Through Django's
 middleware and DRF an answer costs about 1.9 ms of CPU; this path costs a fraction of
-that: two Redis round trips (the key's entry; the route, the numbers version and the
-rate-limit count) and one PostgreSQL primary-key read of the balance, which is never
-cached. It decides nothing of its own: validation, routes and the answer are the DRF
-view's own functions (usage.events, usage.authz_cache, usage.selectors.authorization_decide).
+that: one Redis round trip (a script reading the key's entry, then the route, the
+numbers version and the rate-limit count) and one PostgreSQL primary-key read of the
+balance, which is never cached. It decides nothing of its own: validation, routes and
+the answer are the DRF view's own functions (usage.events, usage.authz_cache, usage.selectors.authorization_decide).
 
 Anything out of the ordinary is handed to Django unchanged, which answers it exactly as
 before and warms the entries for the next call: a missing or malformed header or body,
@@ -34,7 +34,7 @@ from ops.observability import INCOMING_ID, access_logger, request_id_var
 from usage import authz_cache
 from usage import events as ev
 from usage.api_auth import FAST_PATH_COUNT
-from usage.models import Channel, UsageRecord
+from usage.models import UsageRecord
 from usage.selectors import authorization_decide
 from usage.services import API_KEY_TOUCH_EVERY, api_key_hash
 from wallets.models import Wallet
@@ -134,32 +134,22 @@ def _answer(environ: dict, body: bytes, limit: tuple[int, int] | None) -> bytes:
     except (ValueError, RecursionError, ev.FieldError):  # RecursionError: JSON nested too deeply
         raise Handoff from None
 
-    client = authz_cache.redis_client()
-    entry = authz_cache.KeyEntry.decode(client.get(authz_cache.key_entry_key(api_key_hash(header[1]))))
-    if entry is None or time.time() - entry.last_used >= API_KEY_TOUCH_EVERY:
-        raise Handoff
-    pipe = client.pipeline(transaction=False)
-    pipe.mget([authz_cache.numbers_version_key(entry.workspace_id), authz_cache.route_key(entry.workspace_id, ref)])
+    throttle = None
     if limit is not None:
         window, left = authz_cache.throttle_window(limit[1])
-        throttle_key = authz_cache.throttle_key("authorize", entry.api_key_id, window)
-        pipe.incr(throttle_key)  # counted as authz_cache.throttle_count does, in the same round trip
-    found = pipe.execute()
-    if limit is not None:
-        count = found[1]
-        if count == 1:
-            client.expire(throttle_key, limit[1] + 1)
-        environ[FAST_PATH_COUNT] = (count, left)
-        if count > limit[0]:
-            raise Handoff
-    version, value = found[0]
-    route = authz_cache.Route.decode(value, int(version)) if version is not None else None
-    if route is None:
+        throttle = ("authorize", window, limit[1] + 1)
+    found = authz_cache.authorize_lookup(
+        key_hash=api_key_hash(header[1]), ref=ref, touch_before=time.time() - API_KEY_TOUCH_EVERY, throttle=throttle
+    )
+    if found is None:
         raise Handoff
-    try:
-        ev.type_fits_channel(message_type=message_type, channel=Channel(pk=route.channel_id, kind=route.channel_kind))
-    except ev.FieldError:
-        raise Handoff from None
+    if limit is not None:
+        environ[FAST_PATH_COUNT] = (found.count, left)
+        if found.count > limit[0]:
+            raise Handoff
+    route = found.route
+    if route is None or not ev.type_fits_kind(message_type=message_type, channel_kind=route.channel_kind):
+        raise Handoff
 
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:

@@ -243,10 +243,14 @@ def clean_occurred_at(value: object, *, now: datetime) -> datetime:
     return moment
 
 
+def type_fits_kind(*, message_type: str, channel_kind: str) -> bool:
+    """SMS and MMS go through SMS channels, WhatsApp messages through WhatsApp ones."""
+    return (channel_kind == Channel.Kind.SMS) == (message_type in (MessageType.SMS, MessageType.MMS))
+
+
 def type_fits_channel(*, message_type: str, channel: Channel) -> None:
-    is_sms_channel = channel.kind == Channel.Kind.SMS
-    if is_sms_channel != (message_type in (MessageType.SMS, MessageType.MMS)):
-        expected = "sms or mms" if is_sms_channel else "whatsapp"
+    if not type_fits_kind(message_type=message_type, channel_kind=channel.kind):
+        expected = "sms or mms" if channel.kind == Channel.Kind.SMS else "whatsapp"
         raise FieldError(
             "type", f"Channel {channel.pk} is a {channel.get_kind_display()} channel: type must be {expected}."
         )

@@ -100,26 +100,43 @@ def ledger_post_many(
     order, and the caller learns from their number where it stopped. The batch
     exists for work that charges many items to one wallet (the monthly fee run):
     one lock and one round trip instead of four queries and a commit per item.
-    The statement is the PL/pgSQL function `ledger_post_many` (wallets/sql/ledger_post_many.sql).
+    The statement is the PL/pgSQL function `ledger_post_many` (wallets/migrations/sql/ledger_post_many_2.sql).
     """
     requests = [_validated_request(request, currency) for request in requests]
-    postings, threshold = _post_sql(wallet_id, requests, require_funds)
+    postings, facts = _post_sql(wallet_id, requests, require_funds)
     new = [posting.transaction for posting in postings if posting.created]
     if new:
         # Outside a transaction the posting has committed already and this runs now.
-        transaction.on_commit(lambda: _announce(wallet_id, new, threshold))
+        transaction.on_commit(lambda: _announce(wallet_id, new, facts))
     return postings
 
 
 LEDGER_POST_SQL = "SELECT * FROM ledger_post_many(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 RETURNED = ("id", "kind", "amount", "balance_before", "balance_after", "reference", "memo", "idempotency_key",
             "created_at", "created_by_id")  # fmt: skip
+RETURNED_COUNT = len(RETURNED)
+CREATED = RETURNED_COUNT  # then what the statement read about the wallet (WalletFacts)
+
+
+@dataclass(frozen=True)
+class WalletFacts:
+    """What the posting statement read about the wallet, for posting_committed's receivers."""
+
+    auto_top_up_threshold: Decimal | None
+    kind: str
+    workspace_id: int
+    alert_rules: list[tuple[int, Decimal]]  # (rule id, threshold), highest threshold first
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "WalletFacts":
+        threshold, kind, workspace_id, rule_ids, thresholds = row[CREATED + 1 :]
+        return cls(threshold, kind, workspace_id, list(zip(rule_ids or [], thresholds or [], strict=True)))
 
 
 def _post_sql(
     wallet_id: int, requests: list[PostingRequest], require_funds: bool
-) -> tuple[list[Posting], Decimal | None]:
-    """The whole batch in one statement (wallets/sql/ledger_post_many.sql), so the wallet
+) -> tuple[list[Posting], WalletFacts | None]:
+    """The whole batch in one statement (wallets/migrations/sql/ledger_post_many_2.sql), so the wallet
     lock is held for one round trip and the COMMIT instead of four round trips and Python."""
     # Outside a transaction the statement commits on its own; inside one, a savepoint
     # keeps a refused batch from aborting the caller's transaction.
@@ -145,19 +162,19 @@ def _post_sql(
         posted = by_id.get(row[0])  # a key repeated in the batch: the same posting object
         if posted is None:
             posted = by_id[row[0]] = WalletTransaction(
-                wallet_id=wallet_id, **dict(zip(RETURNED, row[:-2], strict=True))
+                wallet_id=wallet_id, **dict(zip(RETURNED, row[:RETURNED_COUNT], strict=True))
             )
             posted._state.adding = False
             posted._state.db = connection.alias
-            if row[-2] and request.created_by is not None:
+            if row[CREATED] and request.created_by is not None:
                 posted.created_by = request.created_by
-        postings.append(Posting(transaction=posted, created=row[-2]))
-    return postings, rows[0][-1] if rows else None
+        postings.append(Posting(transaction=posted, created=row[CREATED]))
+    return postings, WalletFacts.from_row(rows[0]) if rows else None
 
 
 @contextmanager
 def _posting_errors() -> Iterator[None]:
-    """The function's refusals (wallets/sql/ledger_post_many.sql) as typed Python errors."""
+    """The function's refusals (wallets/migrations/sql/ledger_post_many_2.sql) as typed Python errors."""
     try:
         yield
     except DatabaseError as error:
@@ -169,14 +186,17 @@ def _posting_errors() -> Iterator[None]:
         raise
 
 
-def _announce(wallet_id: int, posted: list[WalletTransaction], threshold: Decimal | None) -> None:
+def _announce(wallet_id: int, posted: list[WalletTransaction], facts: WalletFacts) -> None:
     # One signal per wallet per commit: receivers decide once for the batch, not once per row.
     posting_committed.send(
         sender=WalletTransaction,
         postings=posted,
         wallet_id=wallet_id,
         balance=posted[-1].balance_after,
-        auto_top_up_threshold=threshold,
+        auto_top_up_threshold=facts.auto_top_up_threshold,
+        wallet_kind=facts.kind,
+        workspace_id=facts.workspace_id,
+        alert_rules=facts.alert_rules,
     )
 
 
