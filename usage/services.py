@@ -479,10 +479,10 @@ def _records_insert(*, workspace: Workspace, events: list[PricedEvent], charges:
 
     Each event brings its id, its time and the number of its kind, each of these columns
     as one JSON array (json.dumps is C, and PostgreSQL parses each array once); the other
-    columns go once per kind. The time goes as whole microseconds since the epoch: exact
-    (the product stays below 2**53, where float8 is exact), and a quarter of the Python
-    time of isoformat(), which a profile showed at a tenth of the statement's. One-row INSERTs, then 19 arrays of 1,000
-    values quoted one by one by psycopg, were most of a batch's time under a profile."""
+    columns go once per kind. The time goes as whole microseconds since the epoch, turned
+    back exactly by EPOCH_MICROSECONDS_SQL, at a quarter of the Python time of isoformat(),
+    which a profile showed at a tenth of the statement's. One-row INSERTs, then 19 arrays
+    of 1,000 values quoted one by one by psycopg, were most of a batch's time under a profile."""
     numbers: dict[PricedKind, int] = {}
     kinds = [numbers.setdefault(event.kind, len(numbers) + 1) for event in events]
     kind_charges = [(kind, charges[kind.ref.channel.wallet_kind]) for kind in numbers]

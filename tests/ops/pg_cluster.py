@@ -12,7 +12,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pgserver
 import psycopg
 from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
-from tests.ops.processes import free_port
+from tests.ops.processes import free_port, wait_until
 
 BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
 SYSTEM_USER = "pgserver"  # the user pgserver itself runs PostgreSQL as under root
@@ -85,11 +84,7 @@ class Cluster:
         return done
 
     def wait_caught_up(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while not self.caught_up():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the replica did not catch up within {timeout}s")
-            time.sleep(0.1)
+        wait_until(self.caught_up, timeout=timeout, what="the replica to catch up", interval=0.1)
 
     def stop(self) -> None:
         for server in (self.replica, self.primary):
